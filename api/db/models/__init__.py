@@ -1,0 +1,64 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from api.db.models.datasets import Dataset, DatasetFormat, DatasetSnapshot, DatasetStatus, Visibility
+from api.db.models.deployments import (
+    ApiKey,
+    Deployment,
+    DeploymentHistory,
+    DeploymentStatus,
+    DeploymentStrategy,
+    Tier,
+    UsageRecord,
+)
+from api.db.models.jobs import (
+    TERMINAL_STATUSES,
+    ExportFormat,
+    ExportJob,
+    InferenceJob,
+    InferenceType,
+    JobAttempt,
+    JobEvent,
+    JobKind,
+    JobStatus,
+    TestRun,
+    TrainingJob,
+    TrainingValidationResult,
+)
+from api.db.models.projects import Project
+from api.db.models.users import ROLE_RANK, Organization, User, UserRole
+from api.db.models.webhooks import Webhook, WebhookDelivery
+from api.db.models.weights import PretrainedWeight
+
+__all__ = [
+    "ROLE_RANK",
+    "TERMINAL_STATUSES",
+    "ApiKey",
+    "Dataset",
+    "DatasetFormat",
+    "DatasetSnapshot",
+    "DatasetStatus",
+    "Deployment",
+    "DeploymentHistory",
+    "DeploymentStatus",
+    "DeploymentStrategy",
+    "ExportFormat",
+    "ExportJob",
+    "InferenceJob",
+    "InferenceType",
+    "JobAttempt",
+    "JobEvent",
+    "JobKind",
+    "JobStatus",
+    "Organization",
+    "PretrainedWeight",
+    "Project",
+    "TestRun",
+    "TrainingJob",
+    "TrainingValidationResult",
+    "UsageRecord",
+    "User",
+    "UserRole",
+    "Visibility",
+    "Webhook",
+    "WebhookDelivery",
+]

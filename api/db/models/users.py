@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import enum
+import uuid
+
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db.base import Base, Timestamps, UUIDPrimaryKey
+from api.db.models._enum import str_enum
+
+
+class UserRole(enum.StrEnum):
+    """Hierarchical roles, highest first (see `ROLE_RANK`)."""
+
+    ADMIN = "admin"  # everything, user management
+    MANAGER = "manager"  # grants roles below manager
+    ENGINEER_II = "engineer_ii"  # advanced training features
+    ENGINEER_I = "engineer_i"  # basic training features
+    GUEST = "guest"  # 1 project, 1 dataset, no collaboration
+
+
+ROLE_RANK = {
+    UserRole.ADMIN: 4,
+    UserRole.MANAGER: 3,
+    UserRole.ENGINEER_II: 2,
+    UserRole.ENGINEER_I: 1,
+    UserRole.GUEST: 0,
+}
+
+
+class Organization(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("company", "division", name="uq_organizations_company_division"),)
+
+    company: Mapped[str] = mapped_column(String(255), index=True)
+    division: Mapped[str | None] = mapped_column(String(255), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    checkpoint_storage_quota_gb: Mapped[int] = mapped_column(default=500)
+    pretrained_weight_storage_quota_gb: Mapped[int] = mapped_column(default=100)
+    checkpoint_storage_used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pretrained_weight_storage_used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class User(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(255), unique=True, index=True)
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[UserRole] = mapped_column(str_enum(UserRole), default=UserRole.GUEST, index=True)
+
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    company: Mapped[str | None] = mapped_column(String(255))
+    division: Mapped[str | None] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(255))
+
+    avatar_name: Mapped[str | None] = mapped_column(String(100))
+    badge_color: Mapped[str | None] = mapped_column(String(20))
+    timezone: Mapped[str] = mapped_column(String(50), default="UTC")
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    notification_enabled: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN

@@ -1,0 +1,99 @@
+"""One settings object, read once from the environment and `.env`.
+
+Every setting has an embedded default, so the platform starts with no configuration:
+SQLite in ./data, local-folder storage, the local subprocess runner.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["admin", "manager", "engineer_ii", "engineer_i", "guest"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_name: str = "Vision AI Training Platform"
+    environment: Literal["development", "production", "test"] = "development"
+
+    # Where embedded state lives (SQLite file, local storage, the generated secret).
+    data_dir: Path = Path("./data")
+
+    # Empty means the embedded SQLite file in data_dir.
+    database_url: str = ""
+    database_echo: bool = False
+
+    # Signs JWTs, local-storage URLs and job callback tokens. Empty means one is
+    # generated once and kept in data_dir (fine for one machine; set it for replicas).
+    # Signs logins, job tokens and storage URLs; empty: generated into data_dir once.
+    secret_key: str = Field(default="", pattern=r"^(|.{32,})$")
+    access_token_expire_minutes: int = Field(default=60, ge=1)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+
+    # How this API is reached from outside: signed local-storage URLs and worker
+    # callbacks are built on it.
+    api_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # New accounts get this role; the installation's first account becomes admin.
+    default_user_role: Role = "guest"
+    guest_max_projects: int = 1
+    guest_max_datasets: int = 1
+
+    storage_backend: Literal["local", "s3"] = "local"
+    # Empty means data_dir/storage.
+    storage_local_root: Path | None = None
+    s3_endpoint_url: str = ""  # empty: AWS; set it for R2, MinIO or SeaweedFS
+    s3_bucket: str = "vap"
+    s3_region: str = "auto"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_create_bucket: bool = True  # create the bucket at start-up when it is missing
+    s3_multipart_threshold_mb: int = Field(default=16, ge=5)
+    signed_url_expire_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'vap.db').as_posix()}"
+        if self.storage_local_root is None:
+            self.storage_local_root = self.data_dir / "storage"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """The secret key; generated once into data_dir when none is configured."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / ".secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # exclusive create: two processes starting at once keep the same key
+            try:
+                with open(path, "x") as f:
+                    f.write(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
