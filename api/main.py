@@ -1,0 +1,54 @@
+"""The FastAPI application: routers, error handlers, request middleware.
+
+Importing this module must stay light (it is what a Lambda cold start pays): no
+torch, no trainers, no cloud SDKs at import time, and no connection opened.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.errors import install_error_handlers
+from api.observability.logs import configure_logging
+from api.observability.requests import RequestContextMiddleware
+from api.routes import auth, operations, projects, storage_files, users
+from api.schemas.common import ErrorResponse
+from api.settings import Settings, get_settings
+
+API_VERSION = "0.1.0"
+
+ROUTERS = (operations.router, auth.router, users.router, projects.router, storage_files.router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title=settings.app_name,
+        version=API_VERSION,
+        # Every documented route may answer the common error shape.
+        responses={
+            400: {"model": ErrorResponse},
+            401: {"model": ErrorResponse},
+            403: {"model": ErrorResponse},
+            404: {"model": ErrorResponse},
+            422: {"model": ErrorResponse},
+        },
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+app = create_app()

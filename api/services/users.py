@@ -1,0 +1,86 @@
+"""Accounts: registration, login, profile, and role changes by managers."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.auth.passwords import dummy_verify, hash_password, verify_password
+from api.db.models import ROLE_RANK, User, UserRole
+from api.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from api.schemas.users import UserAdminUpdate, UserCreate, UserUpdateMe
+from api.settings import Settings
+
+
+def register(db: Session, settings: Settings, data: UserCreate) -> User:
+    """Create an account. The installation's first account becomes its admin.
+
+    Raises Conflict when the email is taken.
+    """
+    email = data.email.lower()
+    if db.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict("An account with this email already exists", code="email_taken")
+    is_first = db.scalar(select(func.count()).select_from(User)) == 0
+    user = User(
+        email=email,
+        hashed_password=hash_password(data.password),
+        full_name=data.full_name,
+        company=data.company,
+        division=data.division,
+        department=data.department,
+        role=UserRole.ADMIN if is_first else UserRole(settings.default_user_role),
+    )
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError as exc:  # a concurrent registration of the same email
+        db.rollback()
+        raise Conflict("An account with this email already exists", code="email_taken") from exc
+    return user
+
+
+def authenticate(db: Session, email: str, password: str) -> User:
+    """The user with these credentials; Unauthorized with one message for every failure."""
+    user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        dummy_verify(password)
+        raise Unauthorized("Incorrect email or password", code="invalid_credentials")
+    if not verify_password(password, user.hashed_password) or not user.is_active:
+        raise Unauthorized("Incorrect email or password", code="invalid_credentials")
+    return user
+
+
+def update_me(db: Session, user: User, data: UserUpdateMe) -> User:
+    changes = data.model_dump(exclude_unset=True, exclude={"current_password", "new_password"})
+    if data.new_password is not None:
+        if not data.current_password or not verify_password(data.current_password, user.hashed_password):
+            raise BadRequest("current_password is wrong or missing", code="invalid_current_password")
+        user.hashed_password = hash_password(data.new_password)
+    for field, value in changes.items():
+        if value is not None:
+            setattr(user, field, value)
+    db.commit()
+    return user
+
+
+def admin_update(db: Session, actor: User, target: User, data: UserAdminUpdate) -> User:
+    """Change another user's role or active flag.
+
+    Admins may change anyone but themselves out of admin. Managers may only act on
+    users ranked below manager and only grant roles below manager.
+    """
+    if actor.id == target.id:
+        raise Forbidden("You cannot change your own role or status")
+    if not actor.is_admin:
+        below_manager = ROLE_RANK[UserRole.MANAGER]
+        if ROLE_RANK[target.role] >= below_manager:
+            raise Forbidden("Managers can only manage users below manager")
+        if data.role is not None and ROLE_RANK[data.role] >= below_manager:
+            raise Forbidden("Managers can only grant roles below manager")
+    if data.role is not None:
+        target.role = data.role
+    if data.is_active is not None:
+        target.is_active = data.is_active
+    db.commit()
+    return target

@@ -1,0 +1,163 @@
+"""Test session set-up: a fresh PostgreSQL database, migrated, and an API client.
+
+The environment is set before anything imports `api`, so the app under test reads
+the same settings a deployment would. PostgreSQL is the real one on 127.0.0.1:5432
+(start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("VAP_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_DB = f"vap_test_{os.getpid()}_{secrets.token_hex(3)}"
+DATA_DIR = Path(tempfile.mkdtemp(prefix="vap-test-"))
+
+os.environ.update(
+    {
+        "DATABASE_URL": PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DB,
+        "DATA_DIR": str(DATA_DIR),
+        "SECRET_KEY": "test-secret-" + secrets.token_hex(24),
+        "ENVIRONMENT": "test",
+        "STORAGE_BACKEND": "local",
+        "API_BASE_URL": "http://testserver",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+
+
+def _admin_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """A fresh database for this test session, migrated to head, dropped afterwards."""
+    from api.db import migrate
+
+    with _admin_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    try:
+        migrate.upgrade()
+        yield os.environ["DATABASE_URL"]
+    finally:
+        from api.db.session import engine_for, get_engine
+
+        # Engines are cached per URL; close their pools so DROP finds no open connection.
+        get_engine().dispose()
+        engine_for.cache_clear()
+        with _admin_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app(database: str):  # type: ignore[no-untyped-def]
+    from api.main import app
+
+    return app
+
+
+@pytest.fixture()
+def client(app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def register_and_login(client, role: str | None = None, admin: Account | None = None) -> Account:  # type: ignore[no-untyped-def]
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery"
+    r = client.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 201, r.text
+    user_id = r.json()["id"]
+    if role is not None and r.json()["role"] != role:
+        assert admin is not None, "changing a role needs an admin"
+        r2 = client.patch(f"/api/v1/users/{user_id}", json={"role": role}, headers=admin.headers)
+        assert r2.status_code == 200, r2.text
+    r = client.post("/api/v1/auth/login", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return Account(id=user_id, email=email, password=password, token=r.json()["access_token"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def admin(app) -> Account:  # type: ignore[no-untyped-def]
+    """The installation's first account, which becomes admin (autouse: it must come first)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        account = register_and_login(c)
+        me = c.get("/api/v1/auth/me", headers=account.headers).json()
+    assert me["role"] == "admin"
+    return account
+
+
+@pytest.fixture()
+def make_user(client, admin):  # type: ignore[no-untyped-def]
+    """Factory for fresh accounts; `role=` defaults to the installation's default (guest)."""
+
+    def make(role: str | None = None) -> Account:
+        return register_and_login(client, role=role, admin=admin)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    """A real S3-compatible server (SeaweedFS) on loopback for this test session."""
+    from tests import seaweedfs
+
+    workdir = Path(tempfile.mkdtemp(prefix="vap-seaweed-"))
+    server, proc = seaweedfs.start(workdir)
+    try:
+        yield server
+    finally:
+        seaweedfs.stop(proc)
+        import shutil
+
+        if os.environ.get("VAP_KEEP_SEAWEED"):
+            print(workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+S3_TEST_BUCKET = f"vap-test-{secrets.token_hex(4)}"
+
+
+def s3_settings(server, **overrides):  # type: ignore[no-untyped-def]
+    """Settings for the S3 backend on `server`, in a bucket of its own."""
+    from api.settings import Settings
+
+    values = {
+        "storage_backend": "s3",
+        "s3_endpoint_url": server.endpoint_url,
+        "s3_access_key_id": server.access_key_id,
+        "s3_secret_access_key": server.secret_access_key,
+        # One bucket per session: SeaweedFS gives every bucket volumes of its own.
+        "s3_bucket": S3_TEST_BUCKET,
+        "s3_region": "us-east-1",
+        "s3_create_bucket": True,
+    }
+    return Settings(**(values | overrides))

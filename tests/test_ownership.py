@@ -1,0 +1,182 @@
+"""Walk every route of the API as a second user, against the first user's resources.
+
+A user never reads, lists, changes or learns of another user's resource: a foreign id
+answers exactly as a missing one does (404). The walk enumerates the app's routes, so
+a route added later fails this test until it is classified below: that is deliberate.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+# Answer without a user: open to all, or authorised by something else than a login.
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+}
+# Authorised by an HMAC signature in the URL (tests/test_storage.py checks forgeries).
+SIGNED_PREFIXES = ("/api/v1/storage/",)
+# Administrative routes: a non-manager gets 403 whatever the id.
+MANAGER_PREFIXES = ("/api/v1/users",)
+# Routes with no id in the path that act only on the caller's own data, with a body that
+# may name other resources: the body is built with the *first* user's ids where it can.
+COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | None] = {
+    ("POST", "/api/v1/projects"): None,  # names no other resource
+    ("PATCH", "/api/v1/auth/me"): None,  # the caller's own account
+}
+# Bodies sent to id routes; a route not listed here gets {}.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+@dataclass
+class World:
+    """The first user's resources, which the second user must not reach."""
+
+    owner: Any
+    intruder: Any
+    ids: dict[str, str] = field(default_factory=dict)  # path parameter name -> owner's id
+
+    def all_ids(self) -> set[str]:
+        return set(self.ids.values())
+
+
+def _api_routes(routes, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:  # type: ignore[no-untyped-def]
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix, route
+        elif hasattr(route, "original_router"):
+            # FastAPI >= 0.16x keeps included routers as branches instead of copying routes.
+            yield from _api_routes(route.original_router.routes, prefix + route.include_context.prefix)
+
+
+def _routes(app) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    found = []
+    for prefix, route in _api_routes(app.routes):
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            found.append((method, prefix + route.path))
+    # A walk that finds nothing would pass every test below vacuously.
+    assert len(found) >= 10, f"route walk found only {found}"
+    return iter(found)
+
+
+def _params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)(?::\w+)?}", path)
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"{(\w+)(?::\w+)?}", lambda m: values[m.group(1)], path)
+
+
+def _ids_in(payload: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if isinstance(value, str) and (key == "id" or key.endswith("_id")):
+                found.add(value)
+            found |= _ids_in(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            found |= _ids_in(item)
+    return found
+
+
+@pytest.fixture()
+def world(client, make_user) -> World:
+    owner, intruder = make_user("engineer_ii"), make_user("engineer_ii")
+    w = World(owner=owner, intruder=intruder)
+    project = client.post("/api/v1/projects", json={"name": "private work"}, headers=owner.headers)
+    w.ids["project_id"] = project.json()["id"]
+    w.ids["user_id"] = owner.id
+    return w
+
+
+def _classify(method: str, path: str) -> str:
+    if (method, path) in PUBLIC:
+        return "public"
+    if path.startswith(SIGNED_PREFIXES):
+        return "signed"
+    if path.startswith(MANAGER_PREFIXES):
+        return "manager"
+    if _params(path):
+        return "owned"
+    if method == "GET":
+        return "listing"
+    if (method, path) in COLLECTION_WRITES:
+        return "collection_write"
+    return "unclassified"
+
+
+def test_every_route_is_classified(app):
+    unclassified = [f"{m} {p}" for m, p in _routes(app) if _classify(m, p) == "unclassified"]
+    assert not unclassified, f"classify these routes in tests/test_ownership.py: {unclassified}"
+
+
+def test_every_private_route_requires_a_login(client, app, world):
+    for method, path in _routes(app):
+        if _classify(method, path) in ("public", "signed"):
+            continue
+        url = _fill(path, {p: world.ids.get(p, str(uuid.uuid4())) for p in _params(path)})
+        r = client.request(method, url, json=BODIES.get((method, path), {}))
+        assert r.status_code == 401, f"{method} {path} answered {r.status_code} without a token"
+        assert r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world):
+    checked = 0
+    for method, path in _routes(app):
+        if _classify(method, path) != "owned":
+            continue
+        params = _params(path)
+        missing = [p for p in params if p not in world.ids]
+        assert not missing, f"{method} {path}: add the owner's {missing} to the world fixture"
+        body = BODIES.get((method, path), {})
+        foreign = client.request(method, _fill(path, world.ids), json=body, headers=world.intruder.headers)
+        absent = client.request(
+            method, _fill(path, {p: str(uuid.uuid4()) for p in params}), json=body, headers=world.intruder.headers
+        )
+        assert foreign.status_code == 404, f"{method} {path} leaked: {foreign.status_code} {foreign.text}"
+        assert foreign.json() == absent.json(), f"{method} {path} tells foreign ids from missing ones"
+        checked += 1
+    assert checked >= 3
+
+
+def test_listings_never_show_another_users_resources(client, app, world):
+    for method, path in _routes(app):
+        if _classify(method, path) != "listing":
+            continue
+        r = client.get(path, headers=world.intruder.headers)
+        assert r.status_code == 200, f"GET {path}: {r.status_code}"
+        leaked = _ids_in(r.json()) & (world.all_ids() - {world.intruder.id})
+        assert not leaked, f"GET {path} shows the other user's {leaked}"
+
+
+def test_collection_writes_cannot_reach_another_users_resources(client, app, world):
+    for (method, path), build in COLLECTION_WRITES.items():
+        if build is None:
+            continue
+        r = client.request(method, path, json=build(world), headers=world.intruder.headers)
+        assert r.status_code == 404, f"{method} {path} accepted the other user's ids: {r.text}"
+
+
+def test_administrative_routes_refuse_non_managers(client, app, world):
+    for method, path in _routes(app):
+        if _classify(method, path) != "manager":
+            continue
+        url = _fill(path, world.ids)
+        r = client.request(method, url, json=BODIES.get((method, path), {}), headers=world.intruder.headers)
+        assert r.status_code == 403, f"{method} {path}: {r.status_code}"
+
+
+def test_the_owners_resources_are_untouched_after_the_walk(client, app, world):
+    test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world)
+    r = client.get(f"/api/v1/projects/{world.ids['project_id']}", headers=world.owner.headers)
+    assert r.status_code == 200 and r.json()["name"] == "private work"
