@@ -46,7 +46,11 @@ def serve(
     port = port or settings.port
     if settings.is_sqlite:
         migrate.upgrade(settings)
-    database = "SQLite " + settings.database_url.split("///", 1)[-1] if settings.is_sqlite else "PostgreSQL"
+    database = (
+        "SQLite " + settings.database_url.split("///", 1)[-1]
+        if settings.is_sqlite
+        else "PostgreSQL"
+    )
     storage = (
         f"local folder {settings.storage_local_root}"
         if settings.storage_backend == "local"

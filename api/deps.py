@@ -1,21 +1,41 @@
-"""Typed dependencies, read like nouns in a route's signature."""
+"""Typed dependencies, read like nouns in a route's signature.
+
+The database layer is imported inside the functions, not here: routes are built
+without SQLAlchemy (see `api/lazy.py`). Type checkers see the real types.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
 from api.auth.tokens import decode_token
-from api.db.models import ROLE_RANK, User, UserRole
-from api.db.session import get_db
 from api.errors import Forbidden, Unauthorized
+from api.roles import ROLE_RANK, UserRole
 from api.settings import Settings, get_settings
 
-SessionDep = Annotated[Session, Depends(get_db)]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.db.models import User
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request, rolled back if not committed."""
+    from api.db.session import new_session
+
+    with new_session() as session:
+        yield session
+
+
+if TYPE_CHECKING:
+    SessionDep = Annotated[Session, Depends(get_db)]
+else:  # FastAPI reads only the Depends; the type is for readers and mypy
+    SessionDep = Annotated[Any, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -24,6 +44,8 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 def get_current_user(
     db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> User:
+    from api.db.models import User
+
     if not token:
         raise Unauthorized("Not authenticated", code="not_authenticated")
     claims = decode_token(settings, token, typ="access")
@@ -37,18 +59,20 @@ def get_current_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
 def require_role(minimum: UserRole):  # type: ignore[no-untyped-def]
     """A dependency admitting users whose role ranks at least `minimum`."""
 
-    def check(user: CurrentUser) -> User:
+    def check(user: Annotated[Any, Depends(get_current_user)]) -> User:
         if ROLE_RANK[user.role] < ROLE_RANK[minimum]:
             raise Forbidden(f"This needs the {minimum.value} role or higher")
-        return user
+        return user  # type: ignore[no-any-return]
 
     return check
 
 
-UserManager = Annotated[User, Depends(require_role(UserRole.MANAGER))]
+if TYPE_CHECKING:
+    CurrentUser = Annotated[User, Depends(get_current_user)]
+    UserManager = Annotated[User, Depends(require_role(UserRole.MANAGER))]
+else:
+    CurrentUser = Annotated[Any, Depends(get_current_user)]
+    UserManager = Annotated[Any, Depends(require_role(UserRole.MANAGER))]

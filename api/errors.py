@@ -122,9 +122,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     details = _validation_details(exc)
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
-    return JSONResponse(
-        error_body("validation_error", f"{where}: {first['msg']}", details), 422
-    )
+    return JSONResponse(error_body("validation_error", f"{where}: {first['msg']}", details), 422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

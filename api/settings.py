@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["admin", "manager", "engineer_ii", "engineer_i", "guest"]
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # Signs JWTs, local-storage URLs and job callback tokens. Empty means one is
     # generated once and kept in data_dir (fine for one machine; set it for replicas).
-    # Signs logins, job tokens and storage URLs; empty: generated into data_dir once.
+    # At least 32 characters when set.
     secret_key: str = Field(default="", pattern=r"^(|.{32,})$")
     access_token_expire_minutes: int = Field(default=60, ge=1)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -63,6 +63,12 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("storage_local_root", mode="before")
+    @classmethod
+    def _empty_means_default(cls, value: object) -> object:
+        # `STORAGE_LOCAL_ROOT=` in a .env would otherwise be Path("."): the working folder.
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

@@ -21,8 +21,12 @@ SUBJECT = "import api.main"
 
 def sample(code: str, cwd: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd,
-                   env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DATA_DIR": cwd})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=cwd,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DATA_DIR": cwd},
+    )
     return time.perf_counter() - started
 
 
@@ -42,9 +46,18 @@ def main() -> None:
     b, s = statistics.median(base), statistics.median(subj)
     print(f"runs per variant:           {args.runs}")
     print(f"bare interpreter (median):  {interp * 1000:7.1f} ms")
-    print(f"import fastapi + app:       {b * 1000:7.1f} ms  (imports only: {(b - interp) * 1000:.1f} ms)")
-    print(f"import api.main:            {s * 1000:7.1f} ms  (imports only: {(s - interp) * 1000:.1f} ms)")
-    print(f"ratio api.main / fastapi:   {s / b:.2f} (whole process), {(s - interp) / (b - interp):.2f} (imports only)")
+    print(
+        f"import fastapi + app:       {b * 1000:7.1f} ms"
+        f"  (imports only: {(b - interp) * 1000:.1f} ms)"
+    )
+    print(
+        f"import api.main:            {s * 1000:7.1f} ms"
+        f"  (imports only: {(s - interp) * 1000:.1f} ms)"
+    )
+    print(
+        f"ratio api.main / fastapi:   {s / b:.2f} (whole process),"
+        f" {(s - interp) / (b - interp):.2f} (imports only)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("VAP_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "VAP_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 TEST_DB = f"vap_test_{os.getpid()}_{secrets.token_hex(3)}"
 DATA_DIR = Path(tempfile.mkdtemp(prefix="vap-test-"))
 

@@ -9,7 +9,10 @@ from tests.conftest import register_and_login
 
 def test_register_returns_the_account_without_its_password(client):
     email = f"new-{uuid.uuid4().hex[:8]}@Example.com"
-    r = client.post("/api/v1/auth/register", json={"email": email, "password": "s3cret-pass", "full_name": "Ada"})
+    r = client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": "s3cret-pass", "full_name": "Ada"},
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["email"] == email.lower()
@@ -34,7 +37,9 @@ def test_password_is_stored_as_an_argon2_hash(client):
 
 def test_registering_a_taken_email_is_a_conflict_whatever_its_case(client, make_user):
     user = make_user()
-    r = client.post("/api/v1/auth/register", json={"email": user.email.upper(), "password": "another-pw"})
+    r = client.post(
+        "/api/v1/auth/register", json={"email": user.email.upper(), "password": "another-pw"}
+    )
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "email_taken"
 
@@ -58,8 +63,12 @@ def test_login_returns_a_token_that_identifies_the_user(client, make_user):
 
 def test_login_with_a_wrong_password_or_unknown_email_says_the_same(client, make_user):
     user = make_user()
-    wrong = client.post("/api/v1/auth/login", data={"username": user.email, "password": "nope-nope"})
-    unknown = client.post("/api/v1/auth/login", data={"username": "ghost@example.com", "password": "nope-nope"})
+    wrong = client.post(
+        "/api/v1/auth/login", data={"username": user.email, "password": "nope-nope"}
+    )
+    unknown = client.post(
+        "/api/v1/auth/login", data={"username": "ghost@example.com", "password": "nope-nope"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert wrong.json()["error"]["code"] == "invalid_credentials"
@@ -70,7 +79,9 @@ def test_me_without_a_token_or_with_a_forged_one_is_401(client, make_user):
 
     user = make_user()
     assert client.get("/api/v1/auth/me").json()["error"]["code"] == "not_authenticated"
-    forged = jwt.encode({"sub": user.id, "typ": "access", "exp": 4102444800}, "wrong-key-" * 4, algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": user.id, "typ": "access", "exp": 4102444800}, "wrong-key-" * 4, algorithm="HS256"
+    )
     r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "invalid_token"
@@ -108,12 +119,20 @@ def test_changing_password_needs_the_current_one(client, make_user):
     assert r.status_code == 400
     r = client.patch(
         "/api/v1/auth/me",
-        json={"current_password": user.password, "new_password": "brand-new-pw", "full_name": "Grace"},
+        json={
+            "current_password": user.password,
+            "new_password": "brand-new-pw",
+            "full_name": "Grace",
+        },
         headers=user.headers,
     )
     assert r.status_code == 200 and r.json()["full_name"] == "Grace"
-    old = client.post("/api/v1/auth/login", data={"username": user.email, "password": user.password})
-    new = client.post("/api/v1/auth/login", data={"username": user.email, "password": "brand-new-pw"})
+    old = client.post(
+        "/api/v1/auth/login", data={"username": user.email, "password": user.password}
+    )
+    new = client.post(
+        "/api/v1/auth/login", data={"username": user.email, "password": "brand-new-pw"}
+    )
     assert old.status_code == 401 and new.status_code == 200
 
 
@@ -122,7 +141,9 @@ def test_a_disabled_account_can_neither_log_in_nor_use_its_token(client, make_us
     r = client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin.headers)
     assert r.status_code == 200
     assert client.get("/api/v1/auth/me", headers=user.headers).status_code == 401
-    login = client.post("/api/v1/auth/login", data={"username": user.email, "password": user.password})
+    login = client.post(
+        "/api/v1/auth/login", data={"username": user.email, "password": user.password}
+    )
     assert login.status_code == 401
 
 
@@ -138,12 +159,18 @@ def test_only_managers_and_admins_list_users(client, make_user, admin):
 def test_managers_grant_only_roles_below_manager(client, make_user):
     manager = make_user("manager")
     guest = make_user()
-    up = client.patch(f"/api/v1/users/{guest.id}", json={"role": "engineer_ii"}, headers=manager.headers)
+    up = client.patch(
+        f"/api/v1/users/{guest.id}", json={"role": "engineer_ii"}, headers=manager.headers
+    )
     assert up.status_code == 200 and up.json()["role"] == "engineer_ii"
-    too_high = client.patch(f"/api/v1/users/{guest.id}", json={"role": "manager"}, headers=manager.headers)
+    too_high = client.patch(
+        f"/api/v1/users/{guest.id}", json={"role": "manager"}, headers=manager.headers
+    )
     assert too_high.status_code == 403
     other_manager = make_user("manager")
-    r = client.patch(f"/api/v1/users/{other_manager.id}", json={"role": "guest"}, headers=manager.headers)
+    r = client.patch(
+        f"/api/v1/users/{other_manager.id}", json={"role": "guest"}, headers=manager.headers
+    )
     assert r.status_code == 403
 
 
@@ -162,11 +189,14 @@ def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
     from api.main import create_app
     from api.settings import Settings, get_settings
 
-    settings = Settings(data_dir=tmp_path, secret_key="k" * 32, database_url=f"sqlite:///{tmp_path}/first.db")
+    settings = Settings(
+        data_dir=tmp_path, secret_key="k" * 32, database_url=f"sqlite:///{tmp_path}/first.db"
+    )
     migrate.upgrade(settings)
     app = create_app(settings)
     # Point the request-scoped dependencies at this installation.
-    from api.db.session import get_db, new_session
+    from api.db.session import new_session
+    from api.deps import get_db
 
     def db_for_this_installation():
         with new_session(settings) as session:

@@ -33,8 +33,12 @@ def _vap(*args: str) -> list[str]:
 def test_serve_on_embedded_defaults_migrates_sqlite_and_answers_over_http(tmp_path):
     port = _free_port()
     proc = subprocess.Popen(
-        _vap("serve", "--port", str(port)), cwd=tmp_path, env=_clean_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        _vap("serve", "--port", str(port)),
+        cwd=tmp_path,
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -51,10 +55,14 @@ def test_serve_on_embedded_defaults_migrates_sqlite_and_answers_over_http(tmp_pa
         assert health.json()["checks"]["database"]["backend"] == "sqlite"
         assert health.json()["checks"]["storage"]["backend"] == "local"
 
-        r = httpx.post(f"{base}/api/v1/auth/register", json={"email": "me@example.com", "password": "longenough"})
+        r = httpx.post(
+            f"{base}/api/v1/auth/register",
+            json={"email": "me@example.com", "password": "longenough"},
+        )
         assert r.status_code == 201 and r.json()["role"] == "admin"  # first account of the install
         token = httpx.post(
-            f"{base}/api/v1/auth/login", data={"username": "me@example.com", "password": "longenough"}
+            f"{base}/api/v1/auth/login",
+            data={"username": "me@example.com", "password": "longenough"},
         ).json()["access_token"]
         me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["email"] == "me@example.com"
@@ -69,10 +77,16 @@ def test_serve_on_embedded_defaults_migrates_sqlite_and_answers_over_http(tmp_pa
 
 def test_db_upgrade_then_current_reports_the_head_revision(tmp_path):
     env = _clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/cli.db")
-    before = subprocess.run(_vap("db", "current"), cwd=tmp_path, env=env, capture_output=True, text=True)
+    before = subprocess.run(
+        _vap("db", "current"), cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert "empty" in before.stdout
-    up = subprocess.run(_vap("db", "upgrade"), cwd=tmp_path, env=env, capture_output=True, text=True)
+    up = subprocess.run(
+        _vap("db", "upgrade"), cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert up.returncode == 0, up.stderr
-    after = subprocess.run(_vap("db", "current"), cwd=tmp_path, env=env, capture_output=True, text=True)
+    after = subprocess.run(
+        _vap("db", "current"), cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert after.stdout.strip() and "empty" not in after.stdout
     assert after.stdout.strip() in up.stdout

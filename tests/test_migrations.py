@@ -17,7 +17,9 @@ def _schema_drift(settings) -> list:  # type: ignore[no-untyped-def]
     from api.db.session import get_engine
 
     with get_engine(settings).connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        return compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
 
 
 @pytest.fixture()
@@ -66,14 +68,18 @@ def test_timestamps_come_back_timezone_aware_on_sqlite(tmp_path):
     from api.db.session import get_engine, new_session
     from api.settings import Settings
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/tz.db", data_dir=tmp_path, secret_key="k" * 32)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/tz.db", data_dir=tmp_path, secret_key="k" * 32
+    )
     migrate.upgrade(settings)
     with new_session(settings) as db:
         db.add(User(email="tz@example.com", hashed_password="x"))
         db.commit()
     with new_session(settings) as db:
         user = db.query(User).one()
-        assert user.created_at.tzinfo is not None and user.created_at.utcoffset().total_seconds() == 0
+        assert (
+            user.created_at.tzinfo is not None and user.created_at.utcoffset().total_seconds() == 0
+        )
     get_engine(settings).dispose()
 
 
@@ -87,7 +93,9 @@ def test_sqlite_enforces_foreign_keys(tmp_path):
     from api.db.session import get_engine, new_session
     from api.settings import Settings
 
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/fk.db", data_dir=tmp_path, secret_key="k" * 32)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/fk.db", data_dir=tmp_path, secret_key="k" * 32
+    )
     migrate.upgrade(settings)
     with new_session(settings) as db, pytest.raises(IntegrityError):
         db.add(Project(owner_id=uuid.uuid4(), name="orphan"))

@@ -10,17 +10,19 @@ def test_health_reports_database_and_storage(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert body["checks"]["database"]["ok"] and body["checks"]["database"]["backend"] == "postgresql"
+    assert (
+        body["checks"]["database"]["ok"] and body["checks"]["database"]["backend"] == "postgresql"
+    )
     assert body["checks"]["storage"]["ok"] and body["checks"]["storage"]["backend"] == "local"
 
 
 def test_health_is_503_naming_the_database_when_it_is_unreachable(tmp_path):
+    import os
+
     from fastapi.testclient import TestClient
 
     from api.main import create_app
     from api.settings import get_settings
-
-    import os
 
     # A port nothing listens on: the check must fail fast and say which part failed.
     saved = os.environ["DATABASE_URL"]
@@ -59,16 +61,25 @@ def test_metrics_report_jobs_by_status_from_the_database(client, make_user):
     user = make_user()
     with new_session() as db:
         ds = Dataset(
-            owner_id=uuid.UUID(user.id), name="d", format=DatasetFormat.YOLO,
-            storage_prefix="datasets/x/", status=DatasetStatus.READY,
+            owner_id=uuid.UUID(user.id),
+            name="d",
+            format=DatasetFormat.YOLO,
+            storage_prefix="datasets/x/",
+            status=DatasetStatus.READY,
         )
         db.add(ds)
         db.flush()
         for _ in range(3):
-            db.add(TrainingJob(
-                user_id=uuid.UUID(user.id), dataset_id=ds.id, task_type="object_detection",
-                framework="ultralytics", model_name="yolo11n", status=JobStatus.FAILED,
-            ))
+            db.add(
+                TrainingJob(
+                    user_id=uuid.UUID(user.id),
+                    dataset_id=ds.id,
+                    task_type="object_detection",
+                    framework="ultralytics",
+                    model_name="yolo11n",
+                    status=JobStatus.FAILED,
+                )
+            )
         db.commit()
     lines = [ln for ln in client.get("/metrics").text.splitlines() if ln.startswith("vap_jobs{")]
     failed = [ln for ln in lines if 'kind="training"' in ln and 'status="failed"' in ln]
@@ -78,9 +89,15 @@ def test_metrics_report_jobs_by_status_from_the_database(client, make_user):
 def test_every_response_carries_a_request_id(client):
     generated = client.get("/health").headers["x-request-id"]
     assert len(generated) == 32
-    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert (
+        client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
     # A hostile id (header injection, huge) is replaced, not echoed.
-    assert client.get("/health", headers={"X-Request-ID": "x" * 500}).headers["x-request-id"] != "x" * 500
+    assert (
+        client.get("/health", headers={"X-Request-ID": "x" * 500}).headers["x-request-id"]
+        != "x" * 500
+    )
 
 
 def test_access_logs_are_json_lines_with_the_request_id(client, capfd):
@@ -92,7 +109,9 @@ def test_access_logs_are_json_lines_with_the_request_id(client, capfd):
         lines = [json.loads(ln) for ln in capfd.readouterr().err.splitlines() if ln.startswith("{")]
     finally:
         configure_logging("WARNING", "json")
-    access = [ln for ln in lines if ln.get("event") == "request" and ln.get("request_id") == "log-me-42"]
+    access = [
+        ln for ln in lines if ln.get("event") == "request" and ln.get("request_id") == "log-me-42"
+    ]
     assert access, lines
     assert access[0]["route"] == "/health" and access[0]["status"] == 200
     assert "duration_ms" in access[0] and "timestamp" in access[0]

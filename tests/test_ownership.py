@@ -55,7 +55,9 @@ def _api_routes(routes, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:  # 
             yield prefix, route
         elif hasattr(route, "original_router"):
             # FastAPI >= 0.16x keeps included routers as branches instead of copying routes.
-            yield from _api_routes(route.original_router.routes, prefix + route.include_context.prefix)
+            yield from _api_routes(
+                route.original_router.routes, prefix + route.include_context.prefix
+            )
 
 
 def _routes(app) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -139,12 +141,21 @@ def test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world):
         missing = [p for p in params if p not in world.ids]
         assert not missing, f"{method} {path}: add the owner's {missing} to the world fixture"
         body = BODIES.get((method, path), {})
-        foreign = client.request(method, _fill(path, world.ids), json=body, headers=world.intruder.headers)
-        absent = client.request(
-            method, _fill(path, {p: str(uuid.uuid4()) for p in params}), json=body, headers=world.intruder.headers
+        foreign = client.request(
+            method, _fill(path, world.ids), json=body, headers=world.intruder.headers
         )
-        assert foreign.status_code == 404, f"{method} {path} leaked: {foreign.status_code} {foreign.text}"
-        assert foreign.json() == absent.json(), f"{method} {path} tells foreign ids from missing ones"
+        absent = client.request(
+            method,
+            _fill(path, {p: str(uuid.uuid4()) for p in params}),
+            json=body,
+            headers=world.intruder.headers,
+        )
+        assert foreign.status_code == 404, (
+            f"{method} {path} leaked: {foreign.status_code} {foreign.text}"
+        )
+        assert foreign.json() == absent.json(), (
+            f"{method} {path} tells foreign ids from missing ones"
+        )
         checked += 1
     assert checked >= 3
 
@@ -172,7 +183,9 @@ def test_administrative_routes_refuse_non_managers(client, app, world):
         if _classify(method, path) != "manager":
             continue
         url = _fill(path, world.ids)
-        r = client.request(method, url, json=BODIES.get((method, path), {}), headers=world.intruder.headers)
+        r = client.request(
+            method, url, json=BODIES.get((method, path), {}), headers=world.intruder.headers
+        )
         assert r.status_code == 403, f"{method} {path}: {r.status_code}"
 
 

@@ -17,20 +17,30 @@ def test_create_get_update_delete_a_project(client, make_user):
     got = client.get(f"/api/v1/projects/{project['id']}", headers=user.headers)
     assert got.json() == project
 
-    patched = client.patch(f"/api/v1/projects/{project['id']}", json={"name": "Cats v2"}, headers=user.headers)
+    patched = client.patch(
+        f"/api/v1/projects/{project['id']}", json={"name": "Cats v2"}, headers=user.headers
+    )
     assert patched.status_code == 200
     assert patched.json()["name"] == "Cats v2" and patched.json()["description"] == "cat vs dog"
 
-    assert client.delete(f"/api/v1/projects/{project['id']}", headers=user.headers).status_code == 204
+    assert (
+        client.delete(f"/api/v1/projects/{project['id']}", headers=user.headers).status_code == 204
+    )
     assert client.get(f"/api/v1/projects/{project['id']}", headers=user.headers).status_code == 404
 
 
 def test_project_names_are_unique_per_owner_not_globally(client, make_user):
     a, b = make_user("engineer_i"), make_user("engineer_i")
-    assert client.post("/api/v1/projects", json={"name": "Shared"}, headers=a.headers).status_code == 201
+    assert (
+        client.post("/api/v1/projects", json={"name": "Shared"}, headers=a.headers).status_code
+        == 201
+    )
     dup = client.post("/api/v1/projects", json={"name": "Shared"}, headers=a.headers)
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "name_taken"
-    assert client.post("/api/v1/projects", json={"name": "Shared"}, headers=b.headers).status_code == 201
+    assert (
+        client.post("/api/v1/projects", json={"name": "Shared"}, headers=b.headers).status_code
+        == 201
+    )
 
 
 def test_renaming_onto_an_existing_name_is_a_conflict_and_changes_nothing(client, make_user):
@@ -53,7 +63,10 @@ def test_a_project_name_cannot_be_set_to_null_or_empty(client, make_user):
 
 def test_guests_are_limited_to_one_project(client, make_user):
     guest = make_user()
-    assert client.post("/api/v1/projects", json={"name": "First"}, headers=guest.headers).status_code == 201
+    assert (
+        client.post("/api/v1/projects", json={"name": "First"}, headers=guest.headers).status_code
+        == 201
+    )
     second = client.post("/api/v1/projects", json={"name": "Second"}, headers=guest.headers)
     assert second.status_code == 403
     assert second.json()["error"]["code"] == "quota_exceeded"

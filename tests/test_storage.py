@@ -76,7 +76,10 @@ def test_prefix_listing_and_deletion(storage: Storage) -> None:
     for key in ("datasets/1/x", "datasets/10/y", "datasets/2/z"):
         storage.put_bytes(p + key, b".")
     # Prefixes match as strings, as on S3.
-    assert [o.key for o in storage.list(p + "datasets/1")] == [p + "datasets/1/x", p + "datasets/10/y"]
+    assert [o.key for o in storage.list(p + "datasets/1")] == [
+        p + "datasets/1/x",
+        p + "datasets/10/y",
+    ]
     assert [o.key for o in storage.list(p + "datasets/1/")] == [p + "datasets/1/x"]
     assert storage.delete_prefix(p + "datasets/1/") == 1
     assert storage.delete_prefix(p) == 2
@@ -110,7 +113,9 @@ def test_wiping_everything_takes_more_than_an_empty_prefix(storage: Storage) -> 
         storage.delete_prefix("")
 
 
-def test_large_file_goes_up_in_parts_and_comes_back_identical(storage: Storage, tmp_path: Path) -> None:
+def test_large_file_goes_up_in_parts_and_comes_back_identical(
+    storage: Storage, tmp_path: Path
+) -> None:
     # Over the 5 MiB threshold set for S3 here: boto3 uploads it as a multipart upload.
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(11 * MiB + 123))
@@ -168,7 +173,9 @@ def test_multipart_upload_through_presigned_part_urls(storage: Storage, fetch) -
     etags = {}
     # Out of order on purpose: a client uploads parts in parallel.
     for number, body in ((2, part2), (1, part1)):
-        r = fetch("PUT", storage.presign_upload_part(key, upload_id, number, expires_in=60), content=body)
+        r = fetch(
+            "PUT", storage.presign_upload_part(key, upload_id, number, expires_in=60), content=body
+        )
         assert r.status_code == 200, r.text
         etags[number] = r.headers["etag"]
     assert not storage.exists(key)  # nothing visible before completion
@@ -178,10 +185,14 @@ def test_multipart_upload_through_presigned_part_urls(storage: Storage, fetch) -
     assert storage.get_bytes(key) == part1 + part2
 
 
-def test_multipart_with_a_wrong_etag_fails_and_abort_leaves_nothing(storage: Storage, fetch) -> None:  # type: ignore[no-untyped-def]
+def test_multipart_with_a_wrong_etag_fails_and_abort_leaves_nothing(
+    storage: Storage, fetch
+) -> None:  # type: ignore[no-untyped-def]
     key = _prefix() + "broken.zip"
     upload_id = storage.create_multipart_upload(key)
-    r = fetch("PUT", storage.presign_upload_part(key, upload_id, 1, expires_in=60), content=b"x" * 100)
+    r = fetch(
+        "PUT", storage.presign_upload_part(key, upload_id, 1, expires_in=60), content=b"x" * 100
+    )
     assert r.status_code == 200, r.text
     with pytest.raises(StorageError):
         storage.complete_multipart_upload(key, upload_id, [{"part_number": 1, "etag": "0" * 32}])

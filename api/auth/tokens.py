@@ -14,7 +14,12 @@ from api.settings import Settings
 
 
 def encode_token(
-    settings: Settings, *, subject: str, typ: str, ttl: timedelta, claims: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    subject: str,
+    typ: str,
+    ttl: timedelta,
+    claims: dict[str, Any] | None = None,
 ) -> str:
     now = datetime.now(UTC)
     payload = {

@@ -18,7 +18,9 @@ def alembic_config(settings: Settings | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # '%' is interpolation syntax in Alembic's ini parser.
-    cfg.set_main_option("sqlalchemy.url", normalize_database_url(settings.database_url).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", normalize_database_url(settings.database_url).replace("%", "%%")
+    )
     return cfg
 
 

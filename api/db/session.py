@@ -6,7 +6,6 @@ invocation, so the engine is built lazily once per process and reused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,9 +58,3 @@ def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def new_session(settings: Settings | None = None) -> Session:
     return _sessionmaker(get_engine(settings))()
-
-
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request, rolled back if not committed."""
-    with new_session() as session:
-        yield session

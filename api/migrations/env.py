@@ -16,7 +16,7 @@ def run_migrations() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
         connectable = engine_for(config.get_main_option("sqlalchemy.url"))
-    with connectable.connect() if hasattr(connectable, "connect") else connectable as connection:
+    with connectable.connect() if hasattr(connectable, "connect") else connectable as connection:  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

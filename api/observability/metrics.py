@@ -7,6 +7,7 @@ any replica must report the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -42,8 +43,10 @@ class JobsByStatus(Collector):
         from api.db.models import ExportJob, InferenceJob, JobKind, TestRun, TrainingJob
         from api.db.session import new_session
 
-        family = GaugeMetricFamily("vap_jobs", "Jobs by kind and status.", labels=["kind", "status"])
-        tables = {
+        family = GaugeMetricFamily(
+            "vap_jobs", "Jobs by kind and status.", labels=["kind", "status"]
+        )
+        tables: dict[JobKind, Any] = {
             JobKind.TRAINING: TrainingJob,
             JobKind.TEST_RUN: TestRun,
             JobKind.INFERENCE: InferenceJob,

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth.tokens import create_access_token
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.lazy import lazy_module
 from api.schemas.users import Token, UserCreate, UserRead, UserUpdateMe
-from api.services import users
+
+if TYPE_CHECKING:
+    from api.services import users
+else:
+    users = lazy_module("api.services.users")
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

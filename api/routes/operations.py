@@ -8,9 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from api.db.session import new_session
 from api.errors import error_body
 from api.observability.metrics import REGISTRY
 from api.services.storage import get_storage
@@ -26,10 +24,18 @@ def _timed(check: Any) -> dict[str, Any]:
         ok, error = True, None
     except Exception as exc:  # a health check reports failures, it does not raise them
         ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
-    return {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 2), "error": error}
+    return {
+        "ok": ok,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "error": error,
+    }
 
 
 def _check_database() -> None:
+    from sqlalchemy import text
+
+    from api.db.session import new_session
+
     with new_session() as db:
         db.execute(text("SELECT 1"))
 
@@ -39,7 +45,10 @@ def health() -> JSONResponse:
     """200 when the database and storage answer; 503 naming what failed otherwise."""
     settings = get_settings()
     checks = {
-        "database": {"backend": "sqlite" if settings.is_sqlite else "postgresql", **_timed(_check_database)},
+        "database": {
+            "backend": "sqlite" if settings.is_sqlite else "postgresql",
+            **_timed(_check_database),
+        },
         "storage": {"backend": settings.storage_backend, **_timed(lambda: get_storage().check())},
     }
     failed = [name for name, result in checks.items() if not result["ok"]]

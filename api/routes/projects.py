@@ -1,21 +1,27 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from api.db.models import Project
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.projects import ProjectCreate, ProjectRead, ProjectUpdate
-from api.services import ownership, projects
+
+if TYPE_CHECKING:
+    from api.services import projects
+else:
+    projects = lazy_module("api.services.projects")
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 
 @router.post("", response_model=ProjectRead, status_code=status.HTTP_201_CREATED)
-def create_project(data: ProjectCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> object:
+def create_project(
+    data: ProjectCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> object:
     return projects.create(db, settings, user, data)
 
 
@@ -28,11 +34,13 @@ def list_projects(
 
 @router.get("/{project_id}", response_model=ProjectRead)
 def get_project(project_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return ownership.get_for_read(db, Project, project_id, user)
+    return projects.get(db, user, project_id)
 
 
 @router.patch("/{project_id}", response_model=ProjectRead)
-def update_project(project_id: uuid.UUID, data: ProjectUpdate, user: CurrentUser, db: SessionDep) -> object:
+def update_project(
+    project_id: uuid.UUID, data: ProjectUpdate, user: CurrentUser, db: SessionDep
+) -> object:
     return projects.update(db, user, project_id, data)
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import func, select
 
-from api.db.models import User
 from api.deps import SessionDep, UserManager
-from api.errors import NotFound
+from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.users import UserAdminUpdate, UserRead
-from api.services import users
+
+if TYPE_CHECKING:
+    from api.services import users
+else:
+    users = lazy_module("api.services.users")
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -22,25 +24,16 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 def list_users(
     actor: UserManager, db: SessionDep, page: Annotated[PageParams, Depends()]
 ) -> Page[UserRead]:
-    total = db.scalar(select(func.count()).select_from(User)) or 0
-    rows = db.scalars(select(User).order_by(User.created_at, User.id).limit(page.limit).offset(page.offset))
-    return Page(
-        items=[UserRead.model_validate(u) for u in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return users.list_page(db, page)
 
 
 @router.get("/{user_id}", response_model=UserRead)
 def get_user(user_id: uuid.UUID, actor: UserManager, db: SessionDep) -> object:
-    return _user_or_404(db, user_id)
+    return users.get_or_404(db, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-def update_user(user_id: uuid.UUID, data: UserAdminUpdate, actor: UserManager, db: SessionDep) -> object:
-    return users.admin_update(db, actor, _user_or_404(db, user_id), data)
-
-
-def _user_or_404(db: SessionDep, user_id: uuid.UUID) -> User:
-    user = db.get(User, user_id)
-    if user is None:
-        raise NotFound("User not found")
-    return user
+def update_user(
+    user_id: uuid.UUID, data: UserAdminUpdate, actor: UserManager, db: SessionDep
+) -> object:
+    return users.admin_update(db, actor, users.get_or_404(db, user_id), data)

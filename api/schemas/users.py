@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, EmailStr, Field
 
-from api.db.models import UserRole
+from api.roles import UserRole
 from api.schemas.common import ORMModel
 
 

@@ -30,7 +30,7 @@ def _readable_when_public(model: type[Any]) -> Any | None:
     return None if visibility is None else visibility == Visibility.PUBLIC
 
 
-def visible_to(user: User, model: type[M]) -> Select[tuple[M]]:
+def visible_to(user: User, model: type[M]) -> Select[M]:
     """A query over the rows of `model` that `user` may read."""
     query = select(model)
     if user.is_admin:

@@ -18,7 +18,10 @@ from api.settings import Settings
 
 def create(db: Session, settings: Settings, user: User, data: ProjectCreate) -> Project:
     if user.role == UserRole.GUEST:
-        owned = db.scalar(select(func.count()).select_from(Project).where(Project.owner_id == user.id))
+        owned = (
+            db.scalar(select(func.count()).select_from(Project).where(Project.owner_id == user.id))
+            or 0
+        )
         if owned >= settings.guest_max_projects:
             raise Forbidden(
                 f"Guest accounts are limited to {settings.guest_max_projects} project(s)",
@@ -42,6 +45,11 @@ def list_for(db: Session, user: User, page: PageParams) -> Page[ProjectRead]:
         limit=page.limit,
         offset=page.offset,
     )
+
+
+def get(db: Session, user: User, project_id: uuid.UUID) -> Project:
+    """The project if `user` may read it; NotFound otherwise (foreign or missing alike)."""
+    return ownership.get_for_read(db, Project, project_id, user)
 
 
 def update(db: Session, user: User, project_id: uuid.UUID, data: ProjectUpdate) -> Project:

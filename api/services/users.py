@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.passwords import dummy_verify, hash_password, verify_password
 from api.db.models import ROLE_RANK, User, UserRole
-from api.errors import BadRequest, Conflict, Forbidden, Unauthorized
-from api.schemas.users import UserAdminUpdate, UserCreate, UserUpdateMe
+from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from api.schemas.common import Page, PageParams
+from api.schemas.users import UserAdminUpdate, UserCreate, UserRead, UserUpdateMe
 from api.settings import Settings
 
 
@@ -54,8 +57,12 @@ def authenticate(db: Session, email: str, password: str) -> User:
 def update_me(db: Session, user: User, data: UserUpdateMe) -> User:
     changes = data.model_dump(exclude_unset=True, exclude={"current_password", "new_password"})
     if data.new_password is not None:
-        if not data.current_password or not verify_password(data.current_password, user.hashed_password):
-            raise BadRequest("current_password is wrong or missing", code="invalid_current_password")
+        if not data.current_password or not verify_password(
+            data.current_password, user.hashed_password
+        ):
+            raise BadRequest(
+                "current_password is wrong or missing", code="invalid_current_password"
+            )
         user.hashed_password = hash_password(data.new_password)
     for field, value in changes.items():
         if value is not None:
@@ -84,3 +91,24 @@ def admin_update(db: Session, actor: User, target: User, data: UserAdminUpdate) 
         target.is_active = data.is_active
     db.commit()
     return target
+
+
+def list_page(db: Session, page: PageParams) -> Page[UserRead]:
+    """Every account, oldest first (for managers)."""
+    total = db.scalar(select(func.count()).select_from(User)) or 0
+    rows = db.scalars(
+        select(User).order_by(User.created_at, User.id).limit(page.limit).offset(page.offset)
+    )
+    return Page(
+        items=[UserRead.model_validate(u) for u in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def get_or_404(db: Session, user_id: uuid.UUID) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user

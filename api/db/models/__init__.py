@@ -1,6 +1,12 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
-from api.db.models.datasets import Dataset, DatasetFormat, DatasetSnapshot, DatasetStatus, Visibility
+from api.db.models.datasets import (
+    Dataset,
+    DatasetFormat,
+    DatasetSnapshot,
+    DatasetStatus,
+    Visibility,
+)
 from api.db.models.deployments import (
     ApiKey,
     Deployment,
@@ -30,6 +36,7 @@ from api.db.models.webhooks import Webhook, WebhookDelivery
 from api.db.models.weights import PretrainedWeight
 
 __all__ = [
+    "Tier",
     "ROLE_RANK",
     "TERMINAL_STATUSES",
     "ApiKey",

@@ -34,7 +34,9 @@ class Visibility(enum.StrEnum):
 class Dataset(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "datasets"
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
@@ -72,9 +74,13 @@ class DatasetSnapshot(UUIDPrimaryKey, Base):
     """A frozen manifest of a dataset plus a sha256 of every file: what a job trains on."""
 
     __tablename__ = "dataset_snapshots"
-    __table_args__ = (UniqueConstraint("dataset_id", "version_tag", name="uq_dataset_snapshots_tag"),)
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version_tag", name="uq_dataset_snapshots_tag"),
+    )
 
-    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
     snapshot_type: Mapped[str] = mapped_column(String(32))  # "training" | "manual"
     version_tag: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(32), default="valid")  # valid | broken

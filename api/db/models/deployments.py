@@ -35,7 +35,9 @@ class Tier(enum.StrEnum):
 class Deployment(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "deployments"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     export_job_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("export_jobs.id", ondelete="RESTRICT"), index=True
     )
@@ -75,12 +77,16 @@ class ApiKey(UUIDPrimaryKey, Base):
 
     __tablename__ = "api_keys"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     deployment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("deployments.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str | None] = mapped_column(String(255))
-    prefix: Mapped[str] = mapped_column(String(32), unique=True)  # shown in lists: "vap_live_ab12cd"
+    prefix: Mapped[str] = mapped_column(
+        String(32), unique=True
+    )  # shown in lists: "vap_live_ab12cd"
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
@@ -100,11 +106,17 @@ class UsageRecord(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    deployment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    outcome: Mapped[str] = mapped_column(String(32))  # ok | client_error | server_error | rate_limited
+    outcome: Mapped[str] = mapped_column(
+        String(32)
+    )  # ok | client_error | server_error | rate_limited
     status_code: Mapped[int]
     latency_ms: Mapped[float]
     request_bytes: Mapped[int] = mapped_column(BigInteger, default=0)

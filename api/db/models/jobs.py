@@ -41,11 +41,15 @@ TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 class DispatchedJob(UUIDPrimaryKey, Timestamps):
     """Columns every job kind needs to be dispatched, watched and resumed."""
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     project_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus), default=JobStatus.PENDING, index=True)
+    status: Mapped[JobStatus] = mapped_column(
+        str_enum(JobStatus), default=JobStatus.PENDING, index=True
+    )
     task_type: Mapped[str] = mapped_column(String(64))
     framework: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -68,7 +72,9 @@ class TrainingJob(DispatchedJob, Base):
     __tablename__ = "training_jobs"
 
     name: Mapped[str | None] = mapped_column(String(255))
-    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"), index=True)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="RESTRICT"), index=True
+    )
     dataset_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("dataset_snapshots.id", ondelete="RESTRICT"), index=True
     )
@@ -98,7 +104,9 @@ class TrainingValidationResult(UUIDPrimaryKey, Base):
 
     __tablename__ = "training_validation_results"
     __table_args__ = (
-        UniqueConstraint("training_job_id", "epoch", name="uq_training_validation_results_job_epoch"),
+        UniqueConstraint(
+            "training_job_id", "epoch", name="uq_training_validation_results_job_epoch"
+        ),
         Index("ix_training_validation_results_job_best", "training_job_id", "is_best"),
     )
 
@@ -129,7 +137,9 @@ class TestRun(DispatchedJob, Base):
     training_job_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("training_jobs.id", ondelete="CASCADE"), index=True
     )
-    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"), index=True)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="RESTRICT"), index=True
+    )
     checkpoint_key: Mapped[str | None] = mapped_column(String(500))
     enable_xai: Mapped[bool] = mapped_column(default=False)
     xai_method: Mapped[str | None] = mapped_column(String(32))
@@ -182,7 +192,9 @@ class ExportFormat(enum.StrEnum):
 
 class ExportJob(DispatchedJob, Base):
     __tablename__ = "export_jobs"
-    __table_args__ = (UniqueConstraint("training_job_id", "version", name="uq_export_jobs_job_version"),)
+    __table_args__ = (
+        UniqueConstraint("training_job_id", "version", name="uq_export_jobs_job_version"),
+    )
 
     training_job_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("training_jobs.id", ondelete="CASCADE"), index=True

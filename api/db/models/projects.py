@@ -14,7 +14,9 @@ class Project(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_projects_owner_name"),)
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 import uuid
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
@@ -8,30 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, Timestamps, UUIDPrimaryKey
 from api.db.models._enum import str_enum
+from api.roles import ROLE_RANK, UserRole
 
-
-class UserRole(enum.StrEnum):
-    """Hierarchical roles, highest first (see `ROLE_RANK`)."""
-
-    ADMIN = "admin"  # everything, user management
-    MANAGER = "manager"  # grants roles below manager
-    ENGINEER_II = "engineer_ii"  # advanced training features
-    ENGINEER_I = "engineer_i"  # basic training features
-    GUEST = "guest"  # 1 project, 1 dataset, no collaboration
-
-
-ROLE_RANK = {
-    UserRole.ADMIN: 4,
-    UserRole.MANAGER: 3,
-    UserRole.ENGINEER_II: 2,
-    UserRole.ENGINEER_I: 1,
-    UserRole.GUEST: 0,
-}
+__all__ = ["ROLE_RANK", "Organization", "User", "UserRole"]
 
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "organizations"
-    __table_args__ = (UniqueConstraint("company", "division", name="uq_organizations_company_division"),)
+    __table_args__ = (
+        UniqueConstraint("company", "division", name="uq_organizations_company_division"),
+    )
 
     company: Mapped[str] = mapped_column(String(255), index=True)
     division: Mapped[str | None] = mapped_column(String(255), index=True)

@@ -15,7 +15,9 @@ class Webhook(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "webhooks"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str] = mapped_column(String(2000))
     event_types: Mapped[list[Any]]
     # Kept in clear: the API needs it to sign every delivery (HMAC-SHA256).
@@ -28,7 +30,9 @@ class WebhookDelivery(UUIDPrimaryKey, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
 
-    webhook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
     event_type: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))  # idempotency key for the receiver
     payload: Mapped[dict[str, Any]]

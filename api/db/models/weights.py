@@ -16,9 +16,13 @@ class PretrainedWeight(UUIDPrimaryKey, Timestamps, Base):
     """Weights a user uploaded (hubs are unreachable in air-gapped installs)."""
 
     __tablename__ = "pretrained_weights"
-    __table_args__ = (Index("ix_pretrained_weights_framework_visibility", "framework", "visibility"),)
+    __table_args__ = (
+        Index("ix_pretrained_weights_framework_visibility", "framework", "visibility"),
+    )
 
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL")
     )

@@ -8,6 +8,7 @@ so keys are validated here, once, before any backend touches them.
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ def validate_prefix(prefix: str) -> str:
 
 
 def validate_part_number(part_number: int) -> int:
-    """Return `part_number` if it is within 1..10000 (the S3 range); raise StorageError otherwise."""
+    """`part_number` if within 1..10000 (the S3 range); StorageError otherwise."""
     if not 1 <= part_number <= MAX_PARTS:
         raise StorageError(f"Part number must be between 1 and {MAX_PARTS}, got {part_number}")
     return part_number
@@ -180,7 +181,9 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict]) -> None:
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: builtins.list[dict]
+    ) -> None:
         """Join the listed parts ([{"part_number": n, "etag": "..."}], any order) in
         part-number order into the object at `key`, atomically. Parts not listed are dropped.
 
@@ -196,17 +199,14 @@ class Storage(abc.ABC):
         """Return when the backend can be used; raise StorageError saying why otherwise."""
 
 
-def sorted_parts(parts: list[dict]) -> list[tuple[int, str]]:
+def sorted_parts(parts: builtins.list[dict]) -> builtins.list[tuple[int, str]]:
     """(part_number, etag without quotes) pairs in part order; StorageError on bad input."""
     try:
         pairs = sorted(
-            (validate_part_number(int(p["part_number"])), str(p["etag"]).strip('"'))
-            for p in parts
+            (validate_part_number(int(p["part_number"])), str(p["etag"]).strip('"')) for p in parts
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise StorageError(
-            'Parts must be a list of {"part_number": int, "etag": str}'
-        ) from exc
+        raise StorageError('Parts must be a list of {"part_number": int, "etag": str}') from exc
     if not pairs:
         raise StorageError("A multipart upload needs at least one part")
     numbers = [n for n, _ in pairs]

@@ -8,6 +8,7 @@ one, whole, never a partial file. Multipart uploads keep their parts under
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import os
@@ -207,7 +208,7 @@ class LocalStorage(Storage):
         # Walk only the deepest folder the prefix names; match the rest by string, as S3 does.
         folder, _, _ = prefix.rpartition("/")
         start = self.root / folder if folder else self.root
-        found: list[ObjectInfo] = []
+        found: builtins.list[ObjectInfo] = []
         with _os_errors(f"list {prefix!r}"):
             for dirpath, dirnames, filenames in os.walk(start):
                 here = Path(dirpath)
@@ -296,13 +297,15 @@ class LocalStorage(Storage):
         with _os_errors(f"write part {part_number} of {key!r}"):
             return AtomicWriter(folder / f"{part_number:05d}.part")
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict]) -> None:
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: builtins.list[dict]
+    ) -> None:
         path = self.path(key)
         folder = self._existing_upload(key, upload_id)
         with _os_errors(f"complete the upload to {key!r}"), AtomicWriter(path) as out:
             for number, etag in sorted_parts(parts):
                 try:
-                    part = open(folder / f"{number:05d}.part", "rb")
+                    part = open(folder / f"{number:05d}.part", "rb")  # noqa: SIM115
                 except FileNotFoundError:
                     raise StorageError(f"Part {number} of {key!r} was never uploaded") from None
                 with part:

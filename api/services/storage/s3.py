@@ -6,6 +6,7 @@ backend is configured, so `import api.main` stays light.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -75,7 +76,9 @@ class S3Storage(Storage):
             ),
         )
         threshold = settings.s3_multipart_threshold_mb * MiB
-        self._transfer = TransferConfig(multipart_threshold=threshold, multipart_chunksize=threshold)
+        self._transfer = TransferConfig(
+            multipart_threshold=threshold, multipart_chunksize=threshold
+        )
         self._bucket_ready = not settings.s3_create_bucket
         self._bucket_lock = threading.Lock()
 
@@ -128,10 +131,9 @@ class S3Storage(Storage):
             if not self.settings.s3_endpoint_url and self.region not in ("", "us-east-1"):
                 # AWS wants the region named everywhere but its default one.
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-            try:
+            # Another process may create it between our HEAD and CREATE.
+            with contextlib.suppress(self._client.exceptions.BucketAlreadyOwnedByYou):
                 self._client.create_bucket(Bucket=self.bucket, **kwargs)
-            except self._client.exceptions.BucketAlreadyOwnedByYou:
-                pass  # another process created it between our HEAD and CREATE
 
     def _expiry(self, expires_in: int | None) -> int:
         return expires_in if expires_in is not None else self.settings.signed_url_expire_seconds
@@ -213,7 +215,7 @@ class S3Storage(Storage):
         if not prefix:
             raise InvalidKey("delete_prefix needs a non-empty prefix")
         count = 0
-        batch: list[str] = []
+        batch: builtins.list[str] = []
         for info in self.list(prefix):
             batch.append(info.key)
             if len(batch) == _DELETE_BATCH:
@@ -223,7 +225,7 @@ class S3Storage(Storage):
             count += self._delete_batch(batch)
         return count
 
-    def _delete_batch(self, keys: list[str]) -> int:
+    def _delete_batch(self, keys: builtins.list[str]) -> int:
         with self._errors(f"delete {len(keys)} objects"):
             response = self._ready().delete_objects(
                 Bucket=self.bucket,
@@ -274,7 +276,9 @@ class S3Storage(Storage):
         params = {"Key": key, "UploadId": upload_id, "PartNumber": part_number}
         return self._presign("upload_part", params, expires_in)
 
-    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict]) -> None:
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: builtins.list[dict]
+    ) -> None:
         validate_key(key)
         listed = [{"PartNumber": n, "ETag": f'"{etag}"'} for n, etag in sorted_parts(parts)]
         # No ObjectNotFound here: an unknown upload is a StorageError, as on the local backend.
