@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+ROOT = Path(__file__).parents[1]
 HEAVY = [
     "torch",
     "sqlalchemy",  # loaded by the first request that needs the database (api/lazy.py)
@@ -29,40 +31,32 @@ HEAVY = [
 ]
 
 
+def _fresh_interpreter(code: str, cwd: Path, data_dir: Path) -> str:
+    """Run `code` in a new interpreter with a clean environment; return its last line."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATA_DIR": str(data_dir)},
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_importing_the_api_loads_no_ml_framework_or_cloud_sdk(tmp_path):
     code = (
         "import json, sys; import api.main; import api.lambda_handler; "
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1]),
-            "DATA_DIR": str(tmp_path),
-        },
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    assert json.loads(_fresh_interpreter(code, tmp_path, tmp_path)) == []
 
 
 def test_importing_the_api_opens_no_connection_and_writes_nothing(tmp_path):
     """Lambda runs lifespan on every call; engines and clients must be created lazily."""
-    code = "import api.main, api.db.session as s; print(s.engine_for.cache_info().currsize)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1]),
-            "DATA_DIR": str(tmp_path / "data"),
-        },
+    code = (
+        "import sys, api.main; s = sys.modules.get('api.db.session'); "
+        "print(s.engine_for.cache_info().currsize if s else 0)"
     )
-    assert out.stdout.strip() == "0"
+    assert _fresh_interpreter(code, tmp_path, tmp_path / "data") == "0"
     assert not (tmp_path / "data").exists()
