@@ -12,13 +12,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.errors import install_error_handlers
 from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
-from api.routes import auth, operations, projects, storage_files, users
+from api.routes import auth, datasets, operations, projects, storage_files, users
 from api.schemas.common import ErrorResponse
 from api.settings import Settings, get_settings
 
 API_VERSION = "0.1.0"
 
-ROUTERS = (operations.router, auth.router, users.router, projects.router, storage_files.router)
+ROUTERS = (
+    operations.router,
+    auth.router,
+    users.router,
+    projects.router,
+    datasets.router,
+    storage_files.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

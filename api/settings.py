@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     s3_multipart_threshold_mb: int = Field(default=16, ge=5)
     signed_url_expire_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
+    # Dataset uploads: limits that stop decompression bombs and runaway uploads.
+    dataset_max_upload_mb: int = Field(default=4096, ge=1)
+    dataset_max_unpacked_mb: int = Field(default=20480, ge=1)
+    dataset_max_files: int = Field(default=500_000, ge=1)
+    dataset_max_compression_ratio: float = Field(default=100.0, ge=1)
+    dataset_max_image_pixels: int = Field(default=89_478_485, ge=1)  # Pillow's own default
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

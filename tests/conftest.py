@@ -163,3 +163,26 @@ def s3_settings(server, **overrides):  # type: ignore[no-untyped-def]
         "s3_create_bucket": True,
     }
     return Settings(**(values | overrides))
+
+
+def upload_dataset(
+    client,
+    account,
+    files: dict[str, bytes] | None = None,
+    archive: tuple[str, bytes] | None = None,
+    **fields,
+):  # type: ignore[no-untyped-def]
+    """POST a dataset as a form: one archive, or loose files by relative path."""
+    import json as _json
+
+    if archive is not None:
+        parts = [("files", (archive[0], archive[1], "application/octet-stream"))]
+    else:
+        parts = [
+            ("files", (name, data, "application/octet-stream"))
+            for name, data in (files or {}).items()
+        ]
+    data = {"name": fields.pop("name", "data " + uuid.uuid4().hex[:6])}
+    for key, value in fields.items():
+        data[key] = _json.dumps(value) if isinstance(value, dict) else str(value)
+    return client.post("/api/v1/datasets", data=data, files=parts, headers=account.headers)

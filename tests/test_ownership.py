@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from tests import dataset_builders as build
+from tests.conftest import upload_dataset
+
 # Answer without a user: open to all, or authorised by something else than a login.
 PUBLIC = {
     ("GET", "/health"),
@@ -28,13 +31,32 @@ SIGNED_PREFIXES = ("/api/v1/storage/",)
 # Administrative routes: a non-manager gets 403 whatever the id.
 MANAGER_PREFIXES = ("/api/v1/users",)
 # Routes with no id in the path that act only on the caller's own data, with a body that
-# may name other resources: the body is built with the *first* user's ids where it can.
+# may name other resources: the request (httpx keyword arguments) is built with the
+# *first* user's ids, and must answer 404.
 COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | None] = {
     ("POST", "/api/v1/projects"): None,  # names no other resource
     ("PATCH", "/api/v1/auth/me"): None,  # the caller's own account
+    ("POST", "/api/v1/datasets"): lambda w: {
+        "data": {"name": "into your project", "project_id": w.ids["project_id"]},
+        "files": [("files", ("d.zip", build.zip_bytes(build.imagefolder_files(train=2, val=1))))],
+    },
+    ("POST", "/api/v1/datasets/uploads"): lambda w: {
+        "json": {
+            "name": "into your project",
+            "project_id": w.ids["project_id"],
+            "filename": "d.zip",
+            "size_bytes": 1000,
+        }
+    },
 }
-# Bodies sent to id routes; a route not listed here gets {}.
-BODIES: dict[tuple[str, str], dict[str, Any]] = {}
+# Bodies sent to id routes (valid ones, so the answer is about the id); default {}.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/datasets/{dataset_id}/split"): {"strategy": "ratio"},
+    ("POST", "/api/v1/datasets/{dataset_id}/snapshots"): {"version_tag": "walk"},
+    ("POST", "/api/v1/datasets/uploads/{dataset_id}/complete"): {
+        "parts": [{"part_number": 1, "etag": "x"}]
+    },
+}
 
 
 @dataclass
@@ -98,6 +120,16 @@ def world(client, make_user) -> World:
     project = client.post("/api/v1/projects", json={"name": "private work"}, headers=owner.headers)
     w.ids["project_id"] = project.json()["id"]
     w.ids["user_id"] = owner.id
+    files = build.imagefolder_files(train=2, val=1)
+    dataset = upload_dataset(client, owner, files=files, project_id=w.ids["project_id"])
+    assert dataset.json()["status"] == "ready", dataset.text
+    w.ids["dataset_id"] = dataset.json()["id"]
+    snapshot = client.post(
+        f"/api/v1/datasets/{w.ids['dataset_id']}/snapshots",
+        json={"version_tag": "v1"},
+        headers=owner.headers,
+    )
+    w.ids["snapshot_id"] = snapshot.json()["id"]
     return w
 
 
@@ -157,7 +189,7 @@ def test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world):
             f"{method} {path} tells foreign ids from missing ones"
         )
         checked += 1
-    assert checked >= 3
+    assert checked >= 13
 
 
 def test_listings_never_show_another_users_resources(client, app, world):
@@ -174,7 +206,7 @@ def test_collection_writes_cannot_reach_another_users_resources(client, app, wor
     for (method, path), build in COLLECTION_WRITES.items():
         if build is None:
             continue
-        r = client.request(method, path, json=build(world), headers=world.intruder.headers)
+        r = client.request(method, path, headers=world.intruder.headers, **build(world))
         assert r.status_code == 404, f"{method} {path} accepted the other user's ids: {r.text}"
 
 
@@ -193,3 +225,9 @@ def test_the_owners_resources_are_untouched_after_the_walk(client, app, world):
     test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world)
     r = client.get(f"/api/v1/projects/{world.ids['project_id']}", headers=world.owner.headers)
     assert r.status_code == 200 and r.json()["name"] == "private work"
+    r = client.get(f"/api/v1/datasets/{world.ids['dataset_id']}", headers=world.owner.headers)
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    r = client.get(
+        f"/api/v1/datasets/{world.ids['dataset_id']}/snapshots", headers=world.owner.headers
+    )
+    assert [s["version_tag"] for s in r.json()] == ["v1"]

@@ -62,6 +62,9 @@ class Dataset(UUIDPrimaryKey, Timestamps, Base):
     split_config: Mapped[dict[str, Any] | None]
 
     storage_prefix: Mapped[str] = mapped_column(String(500))  # datasets/{id}/
+    original_key: Mapped[str | None] = mapped_column(String(1024))  # the upload as sent
+    manifest_key: Mapped[str | None] = mapped_column(String(1024))
+    upload_id: Mapped[str | None] = mapped_column(String(1024))  # direct upload in progress
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
     status: Mapped[DatasetStatus] = mapped_column(

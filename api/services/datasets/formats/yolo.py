@@ -1,0 +1,259 @@
+"""YOLO (Ultralytics): data.yaml with class names and split folders, one label .txt
+per image with normalized rows: boxes `c cx cy w h`, polygons `c x1 y1 ... xn yn`,
+or pose `c cx cy w h` followed by `kpt_shape` keypoint values.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
+
+from api.services.datasets.formats.base import (
+    DraftImage,
+    Parsed,
+    Source,
+    bbox_of_points,
+    box_problem,
+    split_name,
+)
+from api.services.datasets.images import is_image_name
+from contract.manifest import Annotation, KeypointSpec
+
+_TOLERANCE = 1e-3  # normalized coordinates a hair outside [0, 1] are rounding, not errors
+
+
+def _yaml_files(files: list[str]) -> list[str]:
+    yamls = [f for f in files if f.endswith((".yaml", ".yml"))]
+    # data.yaml first, then the shallowest
+    return sorted(
+        yamls,
+        key=lambda f: (PurePosixPath(f).name not in ("data.yaml", "data.yml"), f.count("/"), f),
+    )
+
+
+def looks_like(files: list[str], read_text: Any) -> str | None:
+    yamls = _yaml_files(files)
+    has_labels = any("/labels/" in f"/{f}" and f.endswith(".txt") for f in files)
+    if yamls and has_labels:
+        return f"{yamls[0]} with label .txt files under labels/"
+    if yamls and any(PurePosixPath(f).name in ("data.yaml", "data.yml") for f in yamls):
+        return f"{yamls[0]} (no label files: every image is background)"
+    return None
+
+
+def _label_path(image: str) -> str:
+    """images/train/a.jpg -> labels/train/a.txt (the last `images` segment), as Ultralytics does."""
+    parts = image.split("/")
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return str(PurePosixPath(*parts).with_suffix(".txt"))
+
+
+def _names(data: dict[str, Any]) -> list[str] | None:
+    names = data.get("names")
+    if isinstance(names, list) and all(isinstance(n, str | int) for n in names):
+        return [str(n) for n in names]
+    if isinstance(names, dict):
+        try:
+            ids = sorted(int(k) for k in names)
+        except (TypeError, ValueError):
+            return None
+        if ids == list(range(len(ids))):
+            return [str(names[k] if k in names else names[str(k)]) for k in ids]
+    return None
+
+
+def _resolve(entry: str, base: str, files: set[str], dirs: set[str]) -> str | None:
+    """A split entry of data.yaml as a folder or list file inside the upload.
+
+    Relative entries are relative to the yaml's folder; absolute ones (written on
+    another machine) match by their longest tail that exists here.
+    """
+    entry = entry.replace("\\", "/").rstrip("/")
+    candidates = []
+    if not entry.startswith("/"):
+        candidates.append(str(PurePosixPath(base, entry)) if base else entry)
+    parts = [p for p in entry.split("/") if p not in ("", ".")]
+    candidates += ["/".join(parts[i:]) for i in range(len(parts))]
+    for c in candidates:
+        c = c.lstrip("./") if c.startswith("./") else c
+        if c in dirs or c in files:
+            return c
+    return None
+
+
+def parse(src: Source) -> Parsed:
+    problems = src.problems
+    files = set(src.files)
+    dirs = {str(p) for f in src.files for p in PurePosixPath(f).parents if str(p) != "."}
+    yaml_file = _yaml_files(src.files)[0] if _yaml_files(src.files) else None
+    used: set[str] = set()
+    data: dict[str, Any] = {}
+    if yaml_file is None:
+        problems.add(
+            None, "no data.yaml: YOLO datasets name their classes there", code="no_data_yaml"
+        )
+    else:
+        used.add(yaml_file)
+        try:
+            loaded = yaml.safe_load(src.read_text(yaml_file))  # type: ignore[operator]
+            data = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError as exc:
+            problems.add(yaml_file, f"not valid YAML: {exc}", code="bad_yaml")
+    names = _names(data) or []
+    if yaml_file and not names:
+        problems.add(
+            yaml_file, "`names` must be a list of class names or a {0: name} map", code="bad_yaml"
+        )
+
+    kpt: KeypointSpec | None = None
+    kpt_dims = 0
+    shape = data.get("kpt_shape")
+    if shape is not None:
+        if isinstance(shape, list) and len(shape) == 2 and shape[1] in (2, 3) and int(shape[0]) > 0:
+            kpt = KeypointSpec(num=int(shape[0]), flip_idx=data.get("flip_idx"))
+            kpt_dims = int(shape[1])
+        else:
+            problems.add(
+                yaml_file, "`kpt_shape` must be [number of keypoints, 2 or 3]", code="bad_yaml"
+            )
+
+    # Which images belong to which split, from the yaml; else from images/<split>/ folders.
+    base = str(PurePosixPath(yaml_file).parent) if yaml_file else ""
+    base = "" if base == "." else base
+    image_split: dict[str, str | None] = {}
+    for key in ("train", "val", "test"):
+        entries = data.get(key)
+        if entries is None:
+            continue
+        for entry in entries if isinstance(entries, list) else [entries]:
+            found = _resolve(str(entry), base, files, dirs)
+            if found is None:
+                problems.add(
+                    yaml_file,
+                    f"`{key}: {entry}` names no folder or list in the upload",
+                    code="missing_split",
+                )
+            elif found in files:  # a .txt list of image paths
+                used.add(found)
+                for line in src.read_text(found).splitlines():  # type: ignore[operator]
+                    path = _resolve(line.strip(), base, files, dirs) if line.strip() else None
+                    if path:
+                        image_split[path] = key
+            else:
+                for f in src.files:
+                    if f.startswith(found + "/") and is_image_name(f):
+                        image_split[f] = key
+    if not image_split:
+        for f in src.files:
+            if is_image_name(f):
+                parts = f.split("/")
+                folder = parts[-2] if len(parts) >= 2 else ""
+                image_split[f] = split_name(folder)
+
+    labels_for = {_label_path(img): img for img in image_split}
+    images: list[DraftImage] = []
+    saw_polygons = False
+    for img, split in sorted(image_split.items(), key=lambda kv: kv[0]):
+        info = src.images.get(img)
+        if info is None:
+            continue  # undecodable: already a problem
+        draft = DraftImage(path=img, split=split)
+        label = _label_path(img)
+        if label in files:
+            used.add(label)
+            for lineno, line in enumerate(src.read_text(label).splitlines(), start=1):  # type: ignore[operator]
+                if not line.strip():
+                    continue
+                ann, why, polygon = _parse_row(line, len(names), kpt, kpt_dims, info)
+                where = f"line {lineno}"
+                if why:
+                    problems.add(label, why, where, code="bad_label")
+                elif ann is not None:
+                    saw_polygons |= polygon
+                    draft.annotations.append(ann)
+        images.append(draft)
+
+    for f in src.files:
+        if f in used or is_image_name(f):
+            continue
+        if f.endswith(".txt") and "/labels/" in f"/{f}" and f not in labels_for:
+            problems.add(
+                f, "label file for an image that is not in the dataset", code="orphan_label"
+            )
+        elif f.endswith((".cache", ".yaml", ".yml")) or PurePosixPath(f).name.lower().startswith(
+            ("readme", "license")
+        ):
+            continue  # Ultralytics' label caches, other configs, documentation
+        else:
+            problems.add(f, "neither an image nor a YOLO label file", code="non_image_file")
+
+    task = (
+        "pose_estimation"
+        if kpt
+        else ("instance_segmentation" if saw_polygons else "object_detection")
+    )
+    return Parsed(task_type=task, classes=names, images=images, keypoints=kpt, used_files=used)
+
+
+def _parse_row(
+    line: str, num_classes: int, kpt: KeypointSpec | None, kpt_dims: int, info: Any
+) -> tuple[Annotation | None, str | None, bool]:
+    """(annotation, problem, is_polygon) for one label row."""
+    fields = line.split()
+    try:
+        cls = int(fields[0])
+        values = [float(v) for v in fields[1:]]
+    except ValueError:
+        return None, f"not numbers: {line.strip()[:80]!r}", False
+    if not 0 <= cls < num_classes:
+        return None, f"class id {cls} is not among the {num_classes} classes of data.yaml", False
+    w_img, h_img = info.width, info.height
+    if kpt is not None:
+        expected = 4 + kpt.num * kpt_dims
+        if len(values) != expected:
+            return (
+                None,
+                f"pose row needs {expected + 1} values (class, box, {kpt.num}x{kpt_dims} "
+                f"keypoints), has {len(values) + 1}",
+                False,
+            )
+    elif len(values) != 4 and (len(values) < 6 or len(values) % 2):
+        return (
+            None,
+            f"row has {len(values) + 1} values: a box has 5, a polygon 1 + an even number >= 6",
+            False,
+        )
+    if any(v < -_TOLERANCE or v > 1 + _TOLERANCE for v in (values[:4] if kpt else values)):
+        return (
+            None,
+            "coordinates must be normalized to [0, 1]: this one lies outside the image",
+            False,
+        )
+    if kpt is not None or len(values) == 4:
+        cx, cy, w, h = values[:4]
+        bbox = ((cx - w / 2) * w_img, (cy - h / 2) * h_img, w * w_img, h * h_img)
+        why = box_problem(bbox, info)
+        if why:
+            return None, why, False
+        keypoints = None
+        if kpt is not None:
+            keypoints = []
+            raw = values[4:]
+            for k in range(kpt.num):
+                x, y = raw[k * kpt_dims], raw[k * kpt_dims + 1]
+                v = raw[k * kpt_dims + 2] if kpt_dims == 3 else 2.0
+                keypoints += [x * w_img, y * h_img, v]
+        return Annotation(class_id=cls, bbox=bbox, keypoints=keypoints), None, False
+    xs = [v * w_img for v in values[0::2]]
+    ys = [v * h_img for v in values[1::2]]
+    polygon = [c for xy in zip(xs, ys, strict=True) for c in xy]
+    bbox = bbox_of_points(xs, ys)
+    why = box_problem(bbox, info)
+    if why:
+        return None, "polygon " + why.removeprefix("box "), True
+    return Annotation(class_id=cls, bbox=bbox, polygons=[polygon]), None, True

@@ -1,0 +1,73 @@
+"""Decoding every image of an upload: size, bytes, sha256, or why it is unreadable."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from api.services.datasets.problems import Problems
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    size: int
+    sha256: str
+
+
+def is_image_name(path: str) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inspect_image(path: Path, max_pixels: int) -> ImageInfo:
+    """Decode the whole image (a truncated file fails here, not in training).
+
+    ValueError saying why when it cannot be used.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ValueError(f"{width}x{height} is over the limit of {max_pixels} pixels")
+                img.load()  # decodes every byte: catches truncation and corruption
+    except UnidentifiedImageError:
+        raise ValueError("not an image Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"image too large: {exc}") from None
+    except (OSError, SyntaxError) as exc:  # Pillow reports truncation as OSError
+        raise ValueError(f"corrupt or truncated image: {exc}") from None
+    if width < 1 or height < 1:
+        raise ValueError("image has no pixels")
+    return ImageInfo(width, height, path.stat().st_size, _sha256(path))
+
+
+def scan_images(
+    root: Path, files: list[str], problems: Problems, max_pixels: int
+) -> dict[str, ImageInfo]:
+    """Every file with an image suffix, decoded; the ones that fail go to `problems`."""
+    found: dict[str, ImageInfo] = {}
+    for rel in files:
+        if not is_image_name(rel):
+            continue
+        try:
+            found[rel] = inspect_image(root / rel, max_pixels)
+        except ValueError as exc:
+            problems.add(rel, str(exc), code="bad_image")
+    return found
