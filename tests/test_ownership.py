@@ -203,10 +203,10 @@ def test_listings_never_show_another_users_resources(client, app, world):
 
 
 def test_collection_writes_cannot_reach_another_users_resources(client, app, world):
-    for (method, path), build in COLLECTION_WRITES.items():
-        if build is None:
+    for (method, path), request in COLLECTION_WRITES.items():
+        if request is None:
             continue
-        r = client.request(method, path, headers=world.intruder.headers, **build(world))
+        r = client.request(method, path, headers=world.intruder.headers, **request(world))
         assert r.status_code == 404, f"{method} {path} accepted the other user's ids: {r.text}"
 
 
