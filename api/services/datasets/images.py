@@ -51,8 +51,13 @@ def inspect_image(path: Path, max_pixels: int) -> ImageInfo:
         raise ValueError("not an image Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"image too large: {exc}") from None
-    except (OSError, SyntaxError) as exc:  # Pillow reports truncation as OSError
-        raise ValueError(f"corrupt or truncated image: {exc}") from None
+    except ValueError:
+        raise
+    except Exception as exc:
+        # Pillow reports truncation as OSError, and its decoders raise what they like
+        # (struct.error, IndexError, SyntaxError) on malformed bytes; plugins that
+        # patch Image.open (Ultralytics does, for HEIF) add their own.
+        raise ValueError(f"corrupt or truncated image: {type(exc).__name__}: {exc}") from None
     if width < 1 or height < 1:
         raise ValueError("image has no pixels")
     return ImageInfo(width, height, path.stat().st_size, _sha256(path))

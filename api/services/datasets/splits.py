@@ -4,6 +4,7 @@ by ratio and seed (stratified by class for classification), or a custom assignme
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from typing import TYPE_CHECKING, Literal
@@ -37,25 +38,38 @@ class SplitPolicy(BaseModel):
         return self
 
 
+def _counts(n: int, policy: SplitPolicy) -> tuple[int, int]:
+    """(val, test) image counts for n images: the largest-remainder split of n by the
+    ratios, keeping at least one training image."""
+    shares = {"train": n * policy.train, "val": n * policy.val, "test": n * policy.test}
+    counts = {k: math.floor(v) for k, v in shares.items()}
+    # Ties go to train, then val, then test (dict order).
+    by_remainder = sorted(shares, key=lambda k: -(shares[k] - counts[k]))
+    for k in by_remainder[: n - sum(counts.values())]:
+        counts[k] += 1
+    while counts["train"] < 1 and n > 0:
+        k = "test" if counts["test"] >= counts["val"] else "val"
+        counts[k] -= 1
+        counts["train"] += 1
+    return counts["val"], counts["test"]
+
+
 def _by_ratio(images: list[DraftImage], policy: SplitPolicy, stratify: bool) -> None:
     groups: dict[object, list[DraftImage]] = defaultdict(list)
     for image in images:
         groups[image.label if stratify else None].append(image)
+    # Shuffle each class on its own (seeded by the seed and the class: adding a class does
+    # not reshuffle the others), then interleave them by relative position, so cutting
+    # the whole list at the split counts takes every class in proportion.
+    ranked: list[tuple[float, str, DraftImage]] = []
     for key in sorted(groups, key=str):
         members = sorted(groups[key], key=lambda i: i.path)
-        # A generator per group, seeded by the seed and the group: adding a class does
-        # not reshuffle the others.
         random.Random(f"{policy.seed}/{key}").shuffle(members)
-        n = len(members)
-        n_val = round(n * policy.val)
-        n_test = round(n * policy.test)
-        while n_val + n_test >= n and n_val + n_test > 0:  # keep one training image
-            if n_test >= n_val:
-                n_test -= 1
-            else:
-                n_val -= 1
-        for i, image in enumerate(members):
-            image.split = "val" if i < n_val else "test" if i < n_val + n_test else "train"
+        ranked += [((i + 0.5) / len(members), str(key), m) for i, m in enumerate(members)]
+    ranked.sort(key=lambda t: (t[0], t[1]))
+    n_val, n_test = _counts(len(ranked), policy)
+    for i, (_, _, image) in enumerate(ranked):
+        image.split = "val" if i < n_val else "test" if i < n_val + n_test else "train"
 
 
 def assign(
