@@ -75,12 +75,18 @@ def test_yolo_layout_reads_the_same_in_ultralytics(client, engineer, tmp_path: P
             )
             boxes = sorted(tuple(b) for b in label["bboxes"].round(4).tolist())
             expected = sorted(
-                tuple(round(v, 4) for v in ((a.bbox[0] + a.bbox[2] / 2) / image.width, (a.bbox[1] + a.bbox[3] / 2) / image.height, a.bbox[2] / image.width, a.bbox[3] / image.height))
-                for a in image.annotations
-            )  # fmt: skip
+                _normalized_xywh(a.bbox, image.width, image.height) for a in image.annotations
+            )
             # Segment boxes are the outline's extent: an RLE mask is whole pixels.
             assert np.allclose(boxes, expected, atol=1e-2 if task == "segment" else 2e-3)
             if task == "segment":
                 assert len(label["segments"]) == len(image.annotations)
             if task == "pose":
                 assert label["keypoints"].shape == (len(image.annotations), 4, 3)
+
+
+def _normalized_xywh(bbox, width, height):  # type: ignore[no-untyped-def]
+    x, y, w, h = bbox
+    return tuple(
+        round(v, 4) for v in ((x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
+    )
