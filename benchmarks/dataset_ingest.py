@@ -1,0 +1,151 @@
+"""Ingesting a 2,000-image archive through a real API process: images per second and the
+server's peak memory, against a baseline measured in the same run: unzipping the same
+archive and decoding every image with Pillow in one process (the least any ingest does).
+
+Run: python benchmarks/dataset_ingest.py [--images 2000] [--runs 3]
+The API runs on the embedded defaults (SQLite, local storage) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.dataset_builders import real_photos  # noqa: E402
+
+
+def build_archive(path: Path, n: int) -> int:
+    """n JPEG crops (96 to 320 px) of the real photos that ship in packages, in 10 classes."""
+    rng = random.Random(0)
+    photos = [Image.open(p).convert("RGB") for p in real_photos()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(n):
+            photo = photos[i % len(photos)]
+            size = rng.randint(96, min(320, photo.width, photo.height))
+            x = rng.randint(0, photo.width - size)
+            y = rng.randint(0, photo.height - size)
+            buf = io.BytesIO()
+            photo.crop((x, y, x + size, y + size)).save(buf, format="JPEG", quality=85)
+            split = "val" if i % 5 == 0 else "train"
+            zf.writestr(f"{split}/class_{i % 10}/{i:05d}.jpg", buf.getvalue())
+    return path.stat().st_size
+
+
+def baseline(archive: Path, work: Path) -> float:
+    """Unzip and fully decode every image: seconds."""
+    started = time.perf_counter()
+    out = work / "baseline"
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(out)
+    for p in out.rglob("*.jpg"):
+        with Image.open(p) as img:
+            img.load()
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ingest_once(archive: Path, work: Path) -> tuple[float, float, int]:
+    """Start a fresh API, upload the archive, wait for the answer: (seconds, peak MB, images)."""
+    port = free_port()
+    data_dir = work / f"data-{port}"
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "API_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        account = {"email": "bench@example.com", "password": "benchmark password"}
+        httpx.post(f"{base}/api/v1/auth/register", json=account).raise_for_status()
+        token = httpx.post(
+            f"{base}/api/v1/auth/login",
+            data={"username": account["email"], "password": account["password"]},
+        ).json()["access_token"]
+        started = time.perf_counter()
+        with open(archive, "rb") as f:
+            r = httpx.post(
+                f"{base}/api/v1/datasets",
+                data={"name": "bench"},
+                files={"files": (archive.name, f, "application/zip")},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=600,
+            )
+        elapsed = time.perf_counter() - started
+        body = r.json()
+        assert body.get("status") == "ready", body
+        return elapsed, peak_rss_mb(server.pid), body["num_images"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vap-bench-") as tmp:
+        work = Path(tmp)
+        archive = work / "bench.zip"
+        size = build_archive(archive, args.images)
+        base_times, times, peaks = [], [], []
+        for run in range(args.runs):
+            base_times.append(baseline(archive, work / f"b{run}"))
+            seconds, peak, n = ingest_once(archive, work)
+            assert n == args.images
+            times.append(seconds)
+            peaks.append(peak)
+        b, t = statistics.median(base_times), statistics.median(times)
+        print(f"archive: {args.images} JPEGs, {size / 2**20:.1f} MiB; runs: {args.runs}")
+        print(f"baseline unzip + decode (median): {b:6.2f} s  {args.images / b:7.0f} images/s")
+        print(f"API ingest (median):              {t:6.2f} s  {args.images / t:7.0f} images/s")
+        print(f"ratio ingest / baseline:          {t / b:6.2f}")
+        print(f"API peak RSS (median, whole process): {statistics.median(peaks):.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
