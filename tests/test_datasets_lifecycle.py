@@ -258,3 +258,69 @@ def test_delete_removes_rows_and_every_object(client, engineer, dataset):
     assert list(_storage().list(f"datasets/{dataset['id']}/")) == []
     assert client.get(url, headers=engineer.headers).status_code == 404
     assert client.get(f"{url}/snapshots", headers=engineer.headers).status_code == 404
+
+
+@pytest.fixture()
+def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
+    """The API with its storage on the SeaweedFS S3 server (the database is the same)."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import s3_settings
+
+    settings = s3_settings(s3_server)
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            yield c, get_storage(settings)
+    finally:
+        app.dependency_overrides.pop(get_settings)
+
+
+def test_direct_upload_in_two_parts_to_s3_then_snapshot_and_delete(s3_client, make_user):
+    import io
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    client, storage = s3_client
+    user = make_user("engineer_ii")
+    rng = np.random.default_rng(0)
+    files = {}
+    for name in ("noise_a/1.png", "noise_b/2.png", "noise_a/3.png", "noise_b/4.png"):
+        buf = io.BytesIO()  # noise does not compress: a real multi-part upload
+        Image.fromarray(rng.integers(0, 255, (1100, 1100, 3), dtype=np.uint8)).save(buf, "PNG")
+        files[name] = buf.getvalue()
+    data = build.zip_bytes(files)
+    assert len(data) > 8 * 2**20
+    upload = client.post(
+        "/api/v1/datasets/uploads",
+        json={"name": "s3", "filename": "noise.zip", "size_bytes": len(data)},
+        headers=user.headers,
+    ).json()
+    assert len(upload["parts"]) == 2
+    size = upload["part_size"]
+    etags = []
+    for part in upload["parts"]:  # plain HTTP to S3, no credentials
+        n = part["part_number"]
+        r = httpx.put(part["url"], content=data[(n - 1) * size : n * size], timeout=60)
+        assert r.status_code == 200, r.text
+        etags.append({"part_number": n, "etag": r.headers["etag"]})
+    r = client.post(
+        f"/api/v1/datasets/uploads/{upload['dataset_id']}/complete",
+        json={"parts": etags},
+        headers=user.headers,
+    )
+    body = r.json()
+    assert body["status"] == "ready", body
+    assert body["stats"]["images_per_split"] == {"train": 3, "val": 1}
+    prefix = f"datasets/{body['id']}/"
+    assert storage.get_bytes(f"{prefix}original/noise.zip") == data
+    url = f"/api/v1/datasets/{body['id']}"
+    snap = client.post(f"{url}/snapshots", json={"version_tag": "s3"}, headers=user.headers).json()
+    deep = client.post(
+        f"{url}/snapshots/{snap['id']}/verify", params={"deep": True}, headers=user.headers
+    )
+    assert deep.json()["status"] == "valid"
+    assert client.delete(url, headers=user.headers).status_code == 204
+    assert list(storage.list(prefix)) == []
