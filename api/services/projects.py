@@ -13,6 +13,7 @@ from api.errors import Conflict, Forbidden
 from api.schemas.common import Page, PageParams
 from api.schemas.projects import ProjectCreate, ProjectRead, ProjectUpdate
 from api.services import ownership
+from api.services.pagination import paginate
 from api.settings import Settings
 
 
@@ -35,16 +36,7 @@ def create(db: Session, settings: Settings, user: User, data: ProjectCreate) -> 
 
 def list_for(db: Session, user: User, page: PageParams) -> Page[ProjectRead]:
     query = ownership.visible_to(user, Project)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(
-        query.order_by(Project.created_at.desc(), Project.id).limit(page.limit).offset(page.offset)
-    )
-    return Page(
-        items=[ProjectRead.model_validate(p) for p in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(db, query, page, ProjectRead, Project.created_at.desc(), Project.id)
 
 
 def get(db: Session, user: User, project_id: uuid.UUID) -> Project:

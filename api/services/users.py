@@ -13,6 +13,7 @@ from api.db.models import ROLE_RANK, User, UserRole
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from api.schemas.common import Page, PageParams
 from api.schemas.users import UserAdminUpdate, UserCreate, UserRead, UserUpdateMe
+from api.services.pagination import paginate
 from api.settings import Settings
 
 
@@ -95,16 +96,7 @@ def admin_update(db: Session, actor: User, target: User, data: UserAdminUpdate) 
 
 def list_page(db: Session, page: PageParams) -> Page[UserRead]:
     """Every account, oldest first (for managers)."""
-    total = db.scalar(select(func.count()).select_from(User)) or 0
-    rows = db.scalars(
-        select(User).order_by(User.created_at, User.id).limit(page.limit).offset(page.offset)
-    )
-    return Page(
-        items=[UserRead.model_validate(u) for u in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(db, select(User), page, UserRead, User.created_at, User.id)
 
 
 def get_or_404(db: Session, user_id: uuid.UUID) -> User:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
 
 from api.db.models import Dataset, DatasetStatus, Project, User, Visibility
@@ -16,6 +16,7 @@ from api.services.datasets import stats, uploads
 from api.services.datasets.formats.base import DraftImage
 from api.services.datasets.problems import Problems
 from api.services.datasets.splits import SplitPolicy, assign
+from api.services.pagination import paginate
 from api.services.storage import get_storage
 from api.settings import Settings
 from contract.manifest import Manifest
@@ -50,16 +51,7 @@ def list_for(
                 func.lower(Dataset.description).like(pattern),
             )
         )
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(
-        query.order_by(Dataset.created_at.desc(), Dataset.id).limit(page.limit).offset(page.offset)
-    )
-    return Page(
-        items=[DatasetRead.model_validate(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(db, query, page, DatasetRead, Dataset.created_at.desc(), Dataset.id)
 
 
 def get(db: Session, user: User, dataset_id: uuid.UUID) -> Dataset:
