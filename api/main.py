@@ -12,7 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.errors import install_error_handlers
 from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
-from api.routes import auth, datasets, operations, projects, storage_files, users
+from api.routes import (
+    auth,
+    datasets,
+    diagnostics,
+    jobs,
+    operations,
+    projects,
+    storage_files,
+    users,
+)
 from api.schemas.common import ErrorResponse
 from api.settings import Settings, get_settings
 
@@ -24,6 +33,8 @@ ROUTERS = (
     users.router,
     projects.router,
     datasets.router,
+    jobs.router,
+    diagnostics.router,
     storage_files.router,
 )
 

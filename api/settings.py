@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     s3_multipart_threshold_mb: int = Field(default=16, ge=5)
     signed_url_expire_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
+    # Where functions run (a job may name another): local | docker | modal.
+    execution_backend: Literal["local", "docker", "modal"] = "local"
+    # A running job silent for longer than this is lost: retried or failed.
+    heartbeat_timeout_seconds: int = Field(default=300, ge=10)
+
     # Dataset uploads: limits that stop decompression bombs and runaway uploads.
     dataset_max_upload_mb: int = Field(default=4096, ge=1)
     dataset_max_unpacked_mb: int = Field(default=20480, ge=1)

@@ -186,3 +186,49 @@ def upload_dataset(
     for key, value in fields.items():
         data[key] = _json.dumps(value) if isinstance(value, dict) else str(value)
     return client.post("/api/v1/datasets", data=data, files=parts, headers=account.headers)
+
+
+@pytest.fixture(scope="session")
+def live_server(database):  # type: ignore[no-untyped-def]
+    """The API as a real process on a free port, on the test database: functions started
+    by its runners call it back over real HTTP."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    data_dir = DATA_DIR / f"live-{port}"
+    env = {
+        **os.environ,
+        "API_BASE_URL": base,
+        "DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
+    log = open(DATA_DIR / f"live-{port}.log", "wb")  # noqa: SIM115
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError((DATA_DIR / f"live-{port}.log").read_text()[-3000:])
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+        log.close()

@@ -26,8 +26,14 @@ PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
 }
-# Authorised by an HMAC signature in the URL (tests/test_storage.py checks forgeries).
+# Authorised by an HMAC signature in the URL (tests/test_storage.py checks forgeries),
+# or by a job-scoped callback token (tests/test_job_callbacks.py checks those).
 SIGNED_PREFIXES = ("/api/v1/storage/",)
+JOB_CALLBACKS = {
+    "/api/v1/jobs/{job_id}/heartbeat",
+    "/api/v1/jobs/{job_id}/event",
+    "/api/v1/jobs/{job_id}/done",
+}
 # Administrative routes: a non-manager gets 403 whatever the id.
 MANAGER_PREFIXES = ("/api/v1/users",)
 # Routes with no id in the path that act only on the caller's own data, with a body that
@@ -40,6 +46,7 @@ COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | Non
         "data": {"name": "into your project", "project_id": w.ids["project_id"]},
         "files": [("files", ("d.zip", build.zip_bytes(build.imagefolder_files(train=2, val=1))))],
     },
+    ("POST", "/api/v1/diagnostics/jobs"): None,  # names no other resource
     ("POST", "/api/v1/datasets/uploads"): lambda w: {
         "json": {
             "name": "into your project",
@@ -130,13 +137,29 @@ def world(client, make_user) -> World:
         headers=owner.headers,
     )
     w.ids["snapshot_id"] = snapshot.json()["id"]
+    w.ids["job_id"] = str(_queued_diagnostic_job(owner.id))
     return w
+
+
+def _queued_diagnostic_job(user_id: str) -> uuid.UUID:
+    """A job as the dispatcher leaves it, without starting a worker."""
+    from api.db.models import DiagnosticJob, JobStatus
+    from api.db.session import new_session
+
+    with new_session() as db:
+        job = DiagnosticJob(
+            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none",
+            status=JobStatus.QUEUED, attempt=1,
+        )  # fmt: skip
+        db.add(job)
+        db.commit()
+        return job.id
 
 
 def _classify(method: str, path: str) -> str:
     if (method, path) in PUBLIC:
         return "public"
-    if path.startswith(SIGNED_PREFIXES):
+    if path.startswith(SIGNED_PREFIXES) or (method == "POST" and path in JOB_CALLBACKS):
         return "signed"
     if path.startswith(MANAGER_PREFIXES):
         return "manager"
@@ -189,7 +212,7 @@ def test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world):
             f"{method} {path} tells foreign ids from missing ones"
         )
         checked += 1
-    assert checked >= 13
+    assert checked >= 16
 
 
 def test_listings_never_show_another_users_resources(client, app, world):

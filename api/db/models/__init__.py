@@ -18,6 +18,7 @@ from api.db.models.deployments import (
 )
 from api.db.models.jobs import (
     TERMINAL_STATUSES,
+    DiagnosticJob,
     ExportFormat,
     ExportJob,
     InferenceJob,
@@ -49,6 +50,7 @@ __all__ = [
     "DeploymentStatus",
     "DeploymentStrategy",
     "ExportFormat",
+    "DiagnosticJob",
     "ExportJob",
     "InferenceJob",
     "InferenceType",

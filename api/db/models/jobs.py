@@ -24,6 +24,7 @@ class JobKind(enum.StrEnum):
     TEST_RUN = "test_run"
     INFERENCE = "inference"
     EXPORT = "export"
+    DIAGNOSTIC = "diagnostic"  # exercises dispatch only: runners, callbacks, events
 
 
 class JobStatus(enum.StrEnum):
@@ -60,6 +61,7 @@ class DispatchedJob(UUIDPrimaryKey, Timestamps):
     attempt: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=3)
     last_callback_seq: Mapped[int] = mapped_column(default=0)  # within the current attempt
+    last_event_seq: Mapped[int] = mapped_column(default=0)  # the job's newest job_events.seq
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(index=True)
     progress_percent: Mapped[float] = mapped_column(default=0.0)
 
@@ -211,6 +213,15 @@ class ExportJob(DispatchedJob, Base):
     package_key: Mapped[str | None] = mapped_column(String(500))
     checksum_sha256: Mapped[str | None] = mapped_column(String(64))
     model_info: Mapped[dict[str, Any] | None]
+
+
+class DiagnosticJob(DispatchedJob, Base):
+    """A job that only exercises dispatch: it sends heartbeats and events, sleeps, and
+    fails or crashes when asked. Operators use it to check a runner end to end."""
+
+    __tablename__ = "diagnostic_jobs"
+
+    name: Mapped[str | None] = mapped_column(String(255))
 
 
 class JobEvent(Base):

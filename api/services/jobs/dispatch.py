@@ -1,0 +1,66 @@
+"""Handing a job to a runner: a new attempt, its callback token, the spec, the submit.
+
+A runner that cannot take the job fails it at once, with the runner's reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.db.models import JobAttempt, JobStatus
+from api.services.jobs import events, tokens
+from api.services.jobs.kinds import kind_of
+from api.services.jobs.runners import RunnerUnavailable, get_runner
+from api.settings import Settings
+from contract.jobs import JobSpec, Resources
+
+_TOKEN_SLACK_SECONDS = 3600  # the token outlives the job's own timeout by this much
+
+
+def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | None = None) -> Any:
+    """Start a new attempt of `job` on its runner (job.runner, else the default) and
+    commit. The job ends `queued`, or `failed` saying why the runner refused it."""
+    kind = kind_of(job)
+    job.attempt = (job.attempt or 0) + 1
+    job.last_callback_seq = 0
+    job.runner = job.runner or settings.execution_backend
+    resources = Resources.model_validate(job.resources or {})
+    spec = JobSpec(
+        job_id=str(job.id),
+        kind=kind.value,  # type: ignore[arg-type]
+        attempt=job.attempt,
+        framework=job.framework,
+        model=getattr(job, "model_name", None),
+        task_type=job.task_type,
+        config=job.config or {},
+        inputs=inputs or {},
+        callback_url=f"{settings.api_base_url.rstrip('/')}/api/v1/jobs/{job.id}",
+        callback_token=tokens.create(
+            settings, job.id, kind, job.attempt, resources.timeout_seconds + _TOKEN_SLACK_SECONDS
+        ),
+        resources=resources,
+    )
+    try:
+        ref = get_runner(job.runner, settings).submit(spec)
+    except RunnerUnavailable as exc:
+        job.status = JobStatus.FAILED
+        job.error_message = f"Runner {job.runner!r} could not start the job: {exc}"
+        job.completed_at = datetime.now(UTC)
+        events.append(db, job, "status", {"status": "failed", "error": job.error_message})
+        db.commit()
+        return job
+    job.runner_ref = ref
+    job.status = JobStatus.QUEUED
+    db.add(
+        JobAttempt(
+            job_id=job.id, job_kind=kind, attempt=job.attempt, runner=job.runner, runner_ref=ref
+        )
+    )
+    events.append(
+        db, job, "status", {"status": "queued", "runner": job.runner, "attempt": job.attempt}
+    )
+    db.commit()
+    return job

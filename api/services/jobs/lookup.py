@@ -1,0 +1,56 @@
+"""Finding a job by id whatever its kind, with the same ownership rule as every resource."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import TERMINAL_STATUSES, JobAttempt, JobStatus, User
+from api.errors import Conflict, NotFound
+from api.services import ownership
+from api.services.jobs import events
+from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.runners import RunnerUnavailable, get_runner
+from api.settings import Settings
+
+
+def get_for_read(db: Session, user: User, job_id: uuid.UUID) -> Any:
+    """The job, of whatever kind, if `user` may read it. NotFound otherwise, with the same
+    words whether it is missing or someone else's (its kind is not revealed either)."""
+    for model in JOB_MODELS.values():
+        if db.get(model, job_id) is not None:
+            try:
+                return ownership.get_for_read(db, model, job_id, user)
+            except NotFound:
+                break
+    raise NotFound("Job not found")
+
+
+def cancel(db: Session, settings: Settings, user: User, model: Any, job_id: uuid.UUID) -> Any:
+    """Mark the job cancelled, then stop its run. Conflict when it already ended."""
+    ownership.get_for_write(db, model, job_id, user)
+    # Locked: a callback applied at the same moment waits, then sees `cancelled`.
+    job: Any = db.get(model, job_id, with_for_update=True, populate_existing=True)
+    if job.status in TERMINAL_STATUSES:
+        raise Conflict(f"The job already ended: {job.status.value}", code="job_ended")
+    now = datetime.now(UTC)
+    job.status = JobStatus.CANCELLED
+    job.completed_at = now
+    attempt = db.scalar(
+        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)
+    )
+    if attempt is not None:
+        attempt.outcome, attempt.ended_at = "cancelled", now
+    events.append(db, job, "status", {"status": "cancelled", "by": str(user.id)})
+    # Committed first: callbacks arriving while the run stops already see `cancelled`.
+    db.commit()
+    if job.runner and job.runner_ref:
+        # Unreachable runner: the run's next callback is answered `cancel`.
+        with contextlib.suppress(RunnerUnavailable):
+            get_runner(job.runner, settings).cancel(job.runner_ref)
+    return job

@@ -1,0 +1,23 @@
+"""Where functions run. Each runner implements `Runner`; adding one is adding a module
+and a line in RUNNERS. The rest of the system never knows which runner ran a job."""
+
+from __future__ import annotations
+
+from api.services.jobs.runners.base import Runner, RunnerUnavailable
+from api.settings import Settings
+
+RUNNERS = {"local": "api.services.jobs.runners.local:LocalRunner"}
+
+
+def get_runner(name: str, settings: Settings) -> Runner:
+    """The runner called `name`; RunnerUnavailable when there is none by that name."""
+    import importlib
+
+    target = RUNNERS.get(name)
+    if target is None:
+        raise RunnerUnavailable(f"No runner called {name!r}; known: {', '.join(sorted(RUNNERS))}")
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)(settings)  # type: ignore[no-any-return]
+
+
+__all__ = ["RUNNERS", "Runner", "RunnerUnavailable", "get_runner"]

@@ -1,0 +1,81 @@
+"""Dispatch end to end on the local runner: a real API process, real worker processes
+calling back over HTTP, the event log read by a real client.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import httpx
+import pytest
+
+
+@pytest.fixture()
+def api(live_server):  # type: ignore[no-untyped-def]
+    """An httpx client logged in to the live server as a new engineer."""
+    email = f"jobs-{uuid.uuid4().hex[:8]}@example.com"
+    password = "dispatch tests password"
+    with httpx.Client(base_url=live_server, timeout=30) as c:
+        assert (
+            c.post("/api/v1/auth/register", json={"email": email, "password": password}).status_code
+            == 201
+        )
+        token = c.post("/api/v1/auth/login", data={"username": email, "password": password}).json()[
+            "access_token"
+        ]
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def _wait_for(api, job_id: str, predicate, timeout: float = 60) -> list[dict]:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = api.get(f"/api/v1/jobs/{job_id}/events").json()
+        if predicate(page):
+            return page["events"]
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; events: {api.get(f'/api/v1/jobs/{job_id}/events').json()}")
+
+
+def test_a_diagnostic_job_runs_in_a_worker_process_and_reports_back(api):
+    job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 3, "interval": 0.05}).json()
+    assert job["status"] == "queued" and job["runner"] == "local" and job["attempt"] == 1
+    events = _wait_for(api, job["id"], lambda p: p["terminal"])
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    statuses = [e["data"]["status"] for e in events if e["type"] == "status"]
+    assert statuses == ["pending", "queued", "running", "completed"]
+    beats = [e for e in events if e["type"] == "heartbeat"]
+    assert [b["data"]["progress"] for b in beats] == pytest.approx([100 / 3, 200 / 3, 100])
+    done = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
+    assert done["status"] == "completed" and done["progress_percent"] == 100
+    # Reading from the middle gives exactly the rest.
+    rest = api.get(f"/api/v1/jobs/{job['id']}/events", params={"after": 3}).json()["events"]
+    assert [e["seq"] for e in rest] == [e["seq"] for e in events[3:]]
+
+
+def test_a_failing_function_fails_the_job_with_its_reason(api):
+    job = api.post(
+        "/api/v1/diagnostics/jobs", json={"heartbeats": 1, "interval": 0, "fail": True}
+    ).json()
+    _wait_for(api, job["id"], lambda p: p["terminal"])
+    got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
+    assert got["status"] == "failed" and "failed on request" in got["error_message"]
+
+
+def test_cancel_stops_the_worker_process_within_seconds(api):
+    job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 1000, "interval": 0.1}).json()
+    events = _wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
+    pid = int(next(e for e in events if e["type"] == "log")["data"]["message"].rsplit(" ", 1)[1])
+    started = time.monotonic()
+    r = api.post(f"/api/v1/diagnostics/jobs/{job['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() - started < 10:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}"), "the worker still runs"
+    assert api.post(f"/api/v1/diagnostics/jobs/{job['id']}/cancel").status_code == 409
+    final = api.get(f"/api/v1/jobs/{job['id']}/events").json()
+    statuses = [e["data"]["status"] for e in final["events"] if e["type"] == "status"]
+    assert statuses[-1] == "cancelled" and final["terminal"]
+    assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "cancelled"
