@@ -40,7 +40,9 @@ def owner(make_user):  # type: ignore[no-untyped-def]
 
 
 def _events(client, owner, job_id) -> list[dict]:  # type: ignore[no-untyped-def]
-    return client.get(f"/api/v1/jobs/{job_id}/events", headers=owner.headers).json()["events"]
+    return client.get(f"/api/v1/jobs/{job_id}/events?after=0", headers=owner.headers).json()[
+        "events"
+    ]
 
 
 def test_tokens_are_scoped_to_their_job_and_expire(client, owner):

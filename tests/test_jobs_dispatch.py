@@ -32,11 +32,13 @@ def api(live_server):  # type: ignore[no-untyped-def]
 def _wait_for(api, job_id: str, predicate, timeout: float = 60) -> list[dict]:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        page = api.get(f"/api/v1/jobs/{job_id}/events").json()
+        page = api.get(f"/api/v1/jobs/{job_id}/events?after=0").json()
         if predicate(page):
             return page["events"]
         time.sleep(0.1)
-    raise AssertionError(f"timed out; events: {api.get(f'/api/v1/jobs/{job_id}/events').json()}")
+    raise AssertionError(
+        f"timed out; events: {api.get(f'/api/v1/jobs/{job_id}/events?after=0').json()}"
+    )
 
 
 def test_a_diagnostic_job_runs_in_a_worker_process_and_reports_back(api):
@@ -75,7 +77,7 @@ def test_cancel_stops_the_worker_process_within_seconds(api):
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{pid}"), "the worker still runs"
     assert api.post(f"/api/v1/diagnostics/jobs/{job['id']}/cancel").status_code == 409
-    final = api.get(f"/api/v1/jobs/{job['id']}/events").json()
+    final = api.get(f"/api/v1/jobs/{job['id']}/events?after=0").json()
     statuses = [e["data"]["status"] for e in final["events"] if e["type"] == "status"]
     assert statuses[-1] == "cancelled" and final["terminal"]
     assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "cancelled"

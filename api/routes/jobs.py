@@ -4,10 +4,11 @@ job event log for users."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
@@ -15,16 +16,18 @@ from api.schemas.jobs import JobEventsPage
 from contract.jobs import CallbackAck, Done, Event, Heartbeat
 
 if TYPE_CHECKING:
-    from api.services.jobs import callbacks, events, lookup, tokens
+    from api.services.jobs import callbacks, lookup, streams, tokens, viewers
 else:
     callbacks = lazy_module("api.services.jobs.callbacks")
-    events = lazy_module("api.services.jobs.events")
     lookup = lazy_module("api.services.jobs.lookup")
+    streams = lazy_module("api.services.jobs.streams")
     tokens = lazy_module("api.services.jobs.tokens")
+    viewers = lazy_module("api.services.jobs.viewers")
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_login = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
 @router.post("/{job_id}/heartbeat", response_model=CallbackAck)
@@ -51,23 +54,43 @@ def done(
     return callbacks.done(db, claims, body)
 
 
-@router.get("/{job_id}/events", response_model=JobEventsPage)
-def list_events(
+@router.get(
+    "/{job_id}/events",
+    response_model=JobEventsPage,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events(
     job_id: uuid.UUID,
-    user: CurrentUser,
-    db: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-) -> JobEventsPage:
-    """The job's events after `after`, oldest first, as JSON (for clients that cannot
-    stream Server-Sent Events)."""
-    from api.db.models import TERMINAL_STATUSES
+    request: Request,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(_login)],
+    after: Annotated[int | None, Query(ge=0)] = None,
+    token: Annotated[str | None, Query(description="a stream token, for EventSource")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The job's events. As Server-Sent Events (id = seq; resume with Last-Event-ID; the
+    stream ends after the job's last event) unless `after` is given without asking for
+    `text/event-stream`: then the events after `after` as JSON."""
+    from sse_starlette import EventSourceResponse
 
-    job = lookup.get_for_read(db, user, job_id)
-    rows = events.after(db, job.id, after, limit)
-    return JobEventsPage(
-        events=[events.as_dict(e) for e in rows],  # type: ignore[misc]
-        last_seq=rows[-1].seq if rows else after,
-        terminal=job.status in TERMINAL_STATUSES
-        and (not rows or rows[-1].seq == job.last_event_seq),
-    )
+    job = await run_in_threadpool(viewers.authorize, settings, job_id, bearer, token)
+    wants_stream = "text/event-stream" in request.headers.get("accept", "")
+    if after is not None and not wants_stream:
+        page = await run_in_threadpool(streams.read_page, settings, job.id, after)
+        return page
+    start = after or 0
+    if last_event_id and last_event_id.isdigit():
+        start = int(last_event_id)
+    return EventSourceResponse(streams.sse(settings, job.id, start), ping=15)
+
+
+@router.post("/{job_id}/stream-token")
+def create_stream_token(
+    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> dict:
+    """A token for `?token=` on the events stream, valid 5 minutes, for this job only."""
+    lookup.get_for_read(db, user, job_id)
+    return {
+        "token": viewers.stream_token(settings, user, job_id),
+        "expires_in": viewers.TTL_SECONDS,
+    }
