@@ -30,10 +30,60 @@ def db_current() -> None:
 
 
 @app.command()
+def reconcile(
+    loop: bool = typer.Option(False, help="Keep going, every --interval seconds"),
+    interval: float = typer.Option(30.0, min=1, help="Seconds between passes with --loop"),
+) -> None:
+    """Retry or fail jobs whose workers are gone (silent past HEARTBEAT_TIMEOUT_SECONDS,
+    or their process exited without reporting)."""
+    import time
+
+    while True:
+        summary = _reconcile_once()
+        typer.echo(
+            f"checked {summary.checked} active jobs: {len(summary.retried)} retried, "
+            f"{len(summary.failed)} failed"
+        )
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+def _reconcile_once():  # type: ignore[no-untyped-def]
+    from api.db.session import new_session
+    from api.services.jobs.reconciler import reconcile as run
+    from api.settings import get_settings
+
+    with new_session() as db:
+        return run(db, get_settings())
+
+
+def _reconcile_in_background(interval: float) -> None:
+    """The reconciler as a daemon thread of `vap serve`: a single-machine install needs
+    no scheduler. Errors are logged and the loop goes on."""
+    import logging
+    import threading
+    import time
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                _reconcile_once()
+            except Exception:
+                logging.getLogger("api.reconciler").exception("reconcile pass failed")
+
+    threading.Thread(target=loop, name="reconciler", daemon=True).start()
+
+
+@app.command()
 def serve(
     host: str = typer.Option(None, help="Bind address (default: HOST setting)"),
     port: int = typer.Option(None, help="Port (default: PORT setting)"),
     workers: int = typer.Option(1, min=1, help="Worker processes"),
+    reconcile_every: float = typer.Option(
+        30.0, min=0, help="Seconds between reconciler passes in the background (0: off)"
+    ),
 ) -> None:
     """Run the API. On the embedded SQLite database, migrations are applied first."""
     import uvicorn
@@ -64,6 +114,8 @@ def serve(
         f"  storage:  {storage}",
         err=True,
     )
+    if reconcile_every > 0:
+        _reconcile_in_background(reconcile_every)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_config=None)
 
 

@@ -81,3 +81,58 @@ def test_cancel_stops_the_worker_process_within_seconds(api):
     statuses = [e["data"]["status"] for e in final["events"] if e["type"] == "status"]
     assert statuses[-1] == "cancelled" and final["terminal"]
     assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "cancelled"
+
+
+def _reconcile(live_server: str) -> str:
+    """`vap reconcile` as an operator (or the serve loop) runs it, against the live API's
+    database, with the live API's URL for the workers it starts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "API_BASE_URL": live_server, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "reconcile"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def _wait_for_exit(api, job_id: str) -> None:  # type: ignore[no-untyped-def]
+    events = _wait_for(api, job_id, lambda p: any(e["type"] == "log" for e in p["events"]))
+    pid = int(next(e for e in events if e["type"] == "log")["data"]["message"].rsplit(" ", 1)[1])
+    deadline = time.monotonic() + 20
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_fails_its_job_through_the_reconciler(api, live_server):
+    job = api.post(
+        "/api/v1/diagnostics/jobs", json={"heartbeats": 10, "interval": 0.05, "crash_after": 2}
+    ).json()
+    _wait_for_exit(api, job["id"])
+    assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "running"
+    assert "1 failed" in _reconcile(live_server)
+    got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
+    assert got["status"] == "failed"
+    assert "Worker lost on attempt 1 of 1" in got["error_message"]
+    assert "exited without reporting" in got["error_message"]
+
+
+def test_a_lost_attempt_is_retried_as_a_new_attempt(api, live_server):
+    job = api.post(
+        "/api/v1/diagnostics/jobs",
+        json={"heartbeats": 4, "interval": 0.05, "crash_after": 2, "max_attempts": 2},
+    ).json()
+    _wait_for_exit(api, job["id"])
+    assert "1 retried" in _reconcile(live_server)
+    events = _wait_for(api, job["id"], lambda p: p["terminal"])
+    got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
+    assert got["status"] == "completed" and got["attempt"] == 2
+    lost = next(e for e in events if e["type"] == "attempt_lost")
+    assert lost["data"] == {"attempt": 1, "reason": lost["data"]["reason"], "retrying": True}
+    assert [e["attempt"] for e in events if e["type"] == "heartbeat"][-4:] == [2, 2, 2, 2]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -65,10 +66,19 @@ class LocalRunner(Runner):
             log.close()
         # Reap the child when it exits, so it never lingers as a zombie.
         threading.Thread(target=proc.wait, daemon=True).start()
-        return str(proc.pid)
+        # The host too: another API replica must not mistake this pid for one of its own.
+        return f"{socket.gethostname()}:{proc.pid}"
+
+    @staticmethod
+    def _pid(ref: str) -> int | None:
+        """The pid of a run started on this host; None for another host's."""
+        host, _, pid = ref.rpartition(":")
+        return int(pid) if host == socket.gethostname() and pid.isdigit() else None
 
     def cancel(self, ref: str) -> None:
-        pid = int(ref)
+        pid = self._pid(ref)
+        if pid is None:
+            raise RunnerUnavailable(f"Run {ref} was started on another host")
         try:
             os.killpg(pid, signal.SIGTERM)  # the function stops at its next step
         except ProcessLookupError:
@@ -82,9 +92,12 @@ class LocalRunner(Runner):
             os.killpg(pid, signal.SIGKILL)
 
     def status(self, ref: str) -> RunState:
+        pid = self._pid(ref)
+        if pid is None:
+            return "unknown"
         try:
-            stat = Path(f"/proc/{int(ref)}/stat").read_text()
-        except (FileNotFoundError, ValueError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
             return "exited"
         # A zombie (state Z) has exited but is not yet reaped.
         return "exited" if stat.rsplit(")", 1)[-1].split()[0] == "Z" else "running"

@@ -1,0 +1,100 @@
+"""Nothing stays `running` forever. A job whose worker is gone (its runner says the run
+exited, or it has been silent longer than HEARTBEAT_TIMEOUT_SECONDS) has lost its
+attempt: it is retried as a new attempt, which resumes from the job's last checkpoint,
+until `max_attempts`; then it fails saying why.
+
+Runs from `vap reconcile`, a loop inside `vap serve`, and a schedule where the API is
+serverless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db.models import JobAttempt, JobStatus
+from api.services.jobs import dispatch, events
+from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.runners import RunnerUnavailable, get_runner
+from api.settings import Settings
+
+_ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass
+class Summary:
+    checked: int = 0
+    retried: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _lost_because(settings: Settings, job: Any, now: datetime) -> str | None:
+    """Why the job's current attempt is lost, or None while it is alive."""
+    if job.runner and job.runner_ref:
+        try:
+            if get_runner(job.runner, settings).status(job.runner_ref) == "exited":
+                return "the worker process exited without reporting the end of the job"
+        except RunnerUnavailable:
+            pass
+    seen = job.last_heartbeat_at or job.started_at or job.updated_at
+    silent = (now - seen).total_seconds() if seen else 0
+    if silent > settings.heartbeat_timeout_seconds:
+        return f"no heartbeat for {int(silent)} s (limit {settings.heartbeat_timeout_seconds} s)"
+    return None
+
+
+def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> Summary:
+    now = now or datetime.now(UTC)
+    summary = Summary()
+    for model in JOB_MODELS.values():
+        candidates = db.scalars(select(model.id).where(model.status.in_(_ACTIVE))).all()
+        for job_id in candidates:
+            summary.checked += 1
+            # Locked and re-read: a callback or another reconciler may have moved it.
+            job = db.get(model, job_id, with_for_update=True, populate_existing=True)
+            if job is None or job.status not in _ACTIVE:
+                db.rollback()
+                continue
+            reason = _lost_because(settings, job, now)
+            if reason is None:
+                db.rollback()
+                continue
+            _close_attempt(db, job, reason, now)
+            if job.attempt < job.max_attempts:
+                events.append(
+                    db,
+                    job,
+                    "attempt_lost",
+                    {"attempt": job.attempt, "reason": reason, "retrying": True},
+                )
+                summary.retried.append(str(job.id))
+                dispatch.submit(db, settings, job)  # commits
+            else:
+                job.status = JobStatus.FAILED
+                job.completed_at = now
+                job.error_message = (
+                    f"Worker lost on attempt {job.attempt} of {job.max_attempts}: {reason}"
+                )
+                events.append(
+                    db,
+                    job,
+                    "attempt_lost",
+                    {"attempt": job.attempt, "reason": reason, "retrying": False},
+                )
+                events.append(db, job, "status", {"status": "failed", "error": job.error_message})
+                db.commit()
+                summary.failed.append(str(job.id))
+    return summary
+
+
+def _close_attempt(db: Session, job: Any, reason: str, now: datetime) -> None:
+    attempt = db.scalar(
+        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)
+    )
+    if attempt is not None:
+        attempt.outcome, attempt.reason, attempt.ended_at = "lost", reason, now
+        attempt.compute_seconds = (now - attempt.started_at).total_seconds()

@@ -1,0 +1,41 @@
+"""The reconciler's rule for silent workers: past the heartbeat timeout a job's attempt
+is lost; a live one is left alone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from api.db.models import DiagnosticJob, JobStatus
+from api.db.session import new_session
+from api.services.jobs.reconciler import reconcile
+from api.settings import get_settings
+
+
+def _running_job(user_id: str, silent_for: timedelta) -> uuid.UUID:
+    with new_session() as db:
+        job = DiagnosticJob(
+            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none",
+            status=JobStatus.RUNNING, attempt=1, max_attempts=1,
+            last_heartbeat_at=datetime.now(UTC) - silent_for,
+        )  # fmt: skip
+        db.add(job)
+        db.commit()
+        return job.id
+
+
+def test_a_silent_job_fails_and_a_live_one_is_left_alone(make_user):
+    user = make_user("engineer_i")
+    timeout = get_settings().heartbeat_timeout_seconds
+    silent = _running_job(user.id, timedelta(seconds=timeout + 60))
+    alive = _running_job(user.id, timedelta(seconds=1))
+    with new_session() as db:
+        summary = reconcile(db, get_settings())
+    assert str(silent) in summary.failed and str(alive) not in summary.failed
+    with new_session() as db:
+        gone = db.get(DiagnosticJob, silent)
+        assert gone.status == JobStatus.FAILED
+        assert (
+            "no heartbeat for" in gone.error_message and f"limit {timeout} s" in gone.error_message
+        )
+        assert db.get(DiagnosticJob, alive).status == JobStatus.RUNNING
