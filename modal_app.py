@@ -1,17 +1,32 @@
-"""The Modal app: the worker image and, with job dispatch, GPU functions wrapping
-`functions/*` and a `@app.local_entrypoint()` for `modal run modal_app.py`.
+"""The Modal app: the worker image and functions wrapping `functions/*`, and the
+developer's front door, `modal run modal_app.py --spec job.json`.
 
-Importing this module imports only `modal`; heavy imports happen inside functions.
+Deploy with `modal deploy modal_app.py`; the API's Modal runner then spawns these by
+name (`EXECUTION_BACKEND=modal`). GPU type, timeout and retries come from the
+environment at deploy time. Importing this module imports only `modal`: heavy
+imports happen inside the functions.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import modal
 
-APP_NAME = "vision-ai-platform"
+APP_NAME = os.environ.get("MODAL_APP_NAME", "vision-ai-platform")
+MINUTES = 60
 ROOT = Path(__file__).parent
+
+GPU = os.environ.get("VAP_MODAL_GPU", "T4")
+TIMEOUT = int(os.environ.get("VAP_MODAL_TIMEOUT_MINUTES", "720")) * MINUTES
+# Modal restarts a preempted input by itself; these retries cover crashes. Either way
+# the function resumes from the job's last checkpoint (it asks the API where it is).
+RETRIES = modal.Retries(
+    max_retries=int(os.environ.get("VAP_MODAL_RETRIES", "2")), initial_delay=5.0
+)
 
 # The worker extra, installed step by step so Modal caches the heavy layers.
 image = (
@@ -19,7 +34,32 @@ image = (
     .apt_install("libgl1", "libglib2.0-0")
     .pip_install("torch==2.14.1", "torchvision==0.29.1")
     .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["worker"])
-    .add_local_python_source("functions", "trainers", "exporters")
+    .add_local_python_source("contract", "functions", "trainers", "exporters")
 )
 
 app = modal.App(APP_NAME, image=image)
+
+
+@app.function(timeout=10 * MINUTES, retries=RETRIES)
+def diagnostic(spec: dict[str, Any]) -> int:
+    """Exercises dispatch only: heartbeats, events, done (no GPU)."""
+    from functions.runtime import run_spec
+
+    return run_spec(spec)
+
+
+FUNCTIONS = {"diagnostic": diagnostic}
+
+
+@app.local_entrypoint()
+def main(spec: str) -> None:
+    """`modal run modal_app.py --spec job.json`: run one JobSpec on Modal and wait."""
+    from contract.jobs import FUNCTION_FOR_KIND
+
+    data = json.loads(Path(spec).read_text())
+    name = FUNCTION_FOR_KIND[data["kind"]]
+    if name not in FUNCTIONS:
+        raise SystemExit(
+            f"No Modal function for {data['kind']!r} jobs yet; deployed: {sorted(FUNCTIONS)}"
+        )
+    print(f"{name} exited with status {FUNCTIONS[name].remote(data)}")

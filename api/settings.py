@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     execution_backend: Literal["local", "docker", "modal"] = "local"
     # A running job silent for longer than this is lost: retried or failed.
     heartbeat_timeout_seconds: int = Field(default=300, ge=10)
+    # The Modal runner: the deployed app (modal_app.py) and how long any call may take.
+    modal_app_name: str = "vision-ai-platform"
+    modal_environment: str = ""
+    modal_call_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Dataset uploads: limits that stop decompression bombs and runaway uploads.
     dataset_max_upload_mb: int = Field(default=4096, ge=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,8 @@ class JobClient:
         def on_term(signum: int, frame: Any) -> None:
             self.cancelled = True
 
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may take signals; cancel still comes in acks
         self._previous_sigterm = signal.signal(signal.SIGTERM, on_term)
 
     def _send(self, path: str, body: Callback) -> CallbackAck:

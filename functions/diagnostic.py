@@ -11,7 +11,8 @@ import os
 import sys
 import time
 
-from functions.client import JobClient, Superseded, load_spec
+from functions.client import JobClient, load_spec
+from functions.runtime import run_spec
 
 
 def run(client: JobClient) -> int:
@@ -39,13 +40,5 @@ def run(client: JobClient) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    client = JobClient(load_spec(argv))
-    try:
-        return run(client)
-    except Superseded:
-        return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    raise SystemExit(run_spec(load_spec(sys.argv)))

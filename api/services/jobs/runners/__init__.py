@@ -6,7 +6,10 @@ from __future__ import annotations
 from api.services.jobs.runners.base import Runner, RunnerUnavailable
 from api.settings import Settings
 
-RUNNERS = {"local": "api.services.jobs.runners.local:LocalRunner"}
+RUNNERS = {
+    "local": "api.services.jobs.runners.local:LocalRunner",
+    "modal": "api.services.jobs.runners.modal:ModalRunner",
+}
 
 
 def get_runner(name: str, settings: Settings) -> Runner:

@@ -1,0 +1,94 @@
+"""The Modal runner: `modal.Function.from_name(app, name).spawn(spec)`; the FunctionCall
+id is the run's reference, to cancel or poll it by.
+
+Every call to Modal is bounded: with a token but no route to Modal, `spawn` hangs about
+a minute before failing; without a token it raises AuthError at once. Either way the
+job fails at once with the reason. `modal` is imported only here, only when used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Protocol, TypeVar
+
+from api.services.jobs.runners.base import Runner, RunnerUnavailable, RunState
+from api.settings import Settings
+from contract.jobs import FUNCTION_FOR_KIND, JobSpec
+
+T = TypeVar("T")
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="modal-call")
+
+
+class ModalClient(Protocol):
+    """The two look-ups the runner makes; Modal's own client by default."""
+
+    def function(self, app_name: str, name: str, environment: str | None) -> Any: ...
+    def call(self, call_id: str) -> Any: ...
+
+
+class _Modal:
+    def function(self, app_name: str, name: str, environment: str | None) -> Any:
+        import modal
+
+        return modal.Function.from_name(app_name, name, environment_name=environment)
+
+    def call(self, call_id: str) -> Any:
+        import modal
+
+        return modal.FunctionCall.from_id(call_id)
+
+
+# Where the runner finds Modal. Tests put a stand-in here (Modal's cloud is out of reach).
+client_factory: Callable[[], ModalClient] = _Modal
+
+
+class ModalRunner(Runner):
+    name = "modal"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = client_factory()
+
+    def _bounded(self, what: str, fn: Callable[[], T]) -> T:
+        future = _pool.submit(fn)
+        try:
+            return future.result(timeout=self.settings.modal_call_timeout_seconds)
+        except FutureTimeout:
+            raise RunnerUnavailable(
+                f"Modal did not answer {what} within {self.settings.modal_call_timeout_seconds} s "
+                "(is this machine able to reach Modal?)"
+            ) from None
+        except RunnerUnavailable:
+            raise
+        except Exception as exc:  # AuthError, NotFoundError, connection errors, ...
+            raise RunnerUnavailable(f"Modal refused {what}: {type(exc).__name__}: {exc}") from exc
+
+    def submit(self, spec: JobSpec) -> str:
+        name = FUNCTION_FOR_KIND[spec.kind]
+        app, env = self.settings.modal_app_name, self.settings.modal_environment or None
+
+        def spawn() -> str:
+            function = self.client.function(app, name, env)
+            return str(function.spawn(spec.model_dump(mode="json")).object_id)
+
+        return self._bounded(f"spawn of {app}.{name}", spawn)
+
+    def cancel(self, ref: str) -> None:
+        self._bounded("cancel", lambda: self.client.call(ref).cancel(terminate_containers=True))
+
+    def status(self, ref: str) -> RunState:
+        def poll() -> RunState:
+            try:
+                self.client.call(ref).get(timeout=0)
+            except TimeoutError:
+                return "running"
+            except Exception:
+                return "exited"  # it ended badly; the reconciler decides what that means
+            return "exited"
+
+        try:
+            return self._bounded("status", poll)
+        except RunnerUnavailable:
+            return "unknown"

@@ -1,0 +1,170 @@
+"""The Modal runner and modal_app.py. Modal's cloud cannot be reached from here: the
+function bodies run in-process with `.local()`, and the runner talks to a thin
+stand-in put where it looks Modal up. Without a token, the real client is used."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from api.db.models import DiagnosticJob, JobStatus
+from api.db.session import new_session
+from api.services.jobs import dispatch, lookup
+from api.services.jobs.runners import modal as modal_runner
+from api.settings import get_settings
+
+
+class StandInModal:
+    """Records what the runner asks of Modal and runs the function body locally."""
+
+    def __init__(self, spawn_delay: float = 0.0) -> None:
+        self.spawned: list[tuple[str, str, dict]] = []
+        self.cancelled: list[tuple[str, bool]] = []
+        self.threads: dict[str, threading.Thread] = {}
+        self.spawn_delay = spawn_delay
+
+    def function(self, app_name: str, name: str, environment: str | None) -> Any:
+        import modal_app
+
+        outer = self
+
+        class Function:
+            def spawn(self, spec: dict) -> Any:
+                time.sleep(outer.spawn_delay)
+                outer.spawned.append((app_name, name, spec))
+                call_id = f"fc-{uuid.uuid4().hex[:12]}"
+                thread = threading.Thread(
+                    target=modal_app.FUNCTIONS[name].local, args=(spec,), daemon=True
+                )
+                thread.start()
+                outer.threads[call_id] = thread
+                return type("Call", (), {"object_id": call_id})()
+
+        return Function()
+
+    def call(self, call_id: str) -> Any:
+        outer = self
+
+        class Call:
+            def cancel(self, terminate_containers: bool = False) -> None:
+                outer.cancelled.append((call_id, terminate_containers))
+
+            def get(self, timeout: float = 0) -> Any:
+                if outer.threads[call_id].is_alive():
+                    raise TimeoutError
+                return 0
+
+        return Call()
+
+
+@pytest.fixture()
+def stand_in(monkeypatch):  # type: ignore[no-untyped-def]
+    modal = StandInModal()
+    monkeypatch.setattr(modal_runner, "client_factory", lambda: modal)
+    return modal
+
+
+def _job(user_id: str, **config: Any) -> uuid.UUID:
+    with new_session() as db:
+        job = DiagnosticJob(
+            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none", runner="modal",
+            config={"heartbeats": 3, "interval": 0.05, **config},
+        )  # fmt: skip
+        db.add(job)
+        db.commit()
+        return job.id
+
+
+def _dispatch(job_id: uuid.UUID, settings) -> DiagnosticJob:  # type: ignore[no-untyped-def]
+    with new_session() as db:
+        return dispatch.submit(db, settings, db.get(DiagnosticJob, job_id))  # type: ignore[no-any-return]
+
+
+def _status(job_id: uuid.UUID) -> JobStatus:
+    with new_session() as db:
+        return db.get(DiagnosticJob, job_id).status
+
+
+def _wait(job_id: uuid.UUID, status: JobStatus, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _status(job_id) != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _status(job_id) == status
+
+
+def test_the_modal_runner_spawns_the_deployed_function_by_name(stand_in, live_server, make_user):
+    user = make_user("engineer_i")
+    settings = get_settings().model_copy(update={"api_base_url": live_server})
+    job_id = _job(user.id)
+    job = _dispatch(job_id, settings)
+    assert job.status == JobStatus.QUEUED and job.runner_ref.startswith("fc-")
+    ((app_name, name, spec),) = stand_in.spawned
+    assert (app_name, name) == ("vision-ai-platform", "diagnostic")
+    assert spec["job_id"] == str(job_id) and spec["callback_url"].startswith(live_server)
+    _wait(job_id, JobStatus.COMPLETED)  # the body reported back over HTTP
+
+
+def test_cancel_reaches_modal_and_the_function_stops(stand_in, live_server, make_user):
+    user = make_user("engineer_i")
+    settings = get_settings().model_copy(update={"api_base_url": live_server})
+    job_id = _job(user.id, heartbeats=1000, interval=0.05)
+    job = _dispatch(job_id, settings)
+    _wait(job_id, JobStatus.RUNNING)
+    with new_session() as db:
+        from api.db.models import User
+
+        lookup.cancel(db, settings, db.get(User, uuid.UUID(user.id)), DiagnosticJob, job_id)
+    assert stand_in.cancelled == [(job.runner_ref, True)]
+    thread = stand_in.threads[job.runner_ref]
+    thread.join(timeout=10)  # told `cancel` at its next callback
+    assert not thread.is_alive() and _status(job_id) == JobStatus.CANCELLED
+
+
+def test_a_modal_that_does_not_answer_fails_the_job_quickly(monkeypatch, make_user):
+    monkeypatch.setattr(modal_runner, "client_factory", lambda: StandInModal(spawn_delay=30))
+    user = make_user("engineer_i")
+    settings = get_settings().model_copy(update={"modal_call_timeout_seconds": 0.5})
+    started = time.monotonic()
+    job = _dispatch(_job(user.id), settings)
+    assert time.monotonic() - started < 5
+    assert job.status == JobStatus.FAILED
+    assert "did not answer spawn of vision-ai-platform.diagnostic within 0.5 s" in job.error_message
+
+
+def test_without_a_modal_token_the_real_client_fails_the_job_at_once(
+    monkeypatch, tmp_path, make_user
+):
+    for name in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MODAL_CONFIG_PATH", str(tmp_path / "no-modal.toml"))
+    user = make_user("engineer_i")
+    started = time.monotonic()
+    job = _dispatch(_job(user.id), get_settings())
+    assert time.monotonic() - started < get_settings().modal_call_timeout_seconds
+    assert job.status == JobStatus.FAILED
+    assert "Runner 'modal' could not start the job: Modal refused spawn" in job.error_message
+
+
+def test_modal_function_bodies_run_in_process(live_server, make_user):
+    import modal_app
+    from api.db.models import JobKind
+    from api.services.jobs import tokens
+    from contract.jobs import JobSpec
+
+    user = make_user("engineer_i")
+    job_id = _job(user.id)
+    with new_session() as db:
+        row = db.get(DiagnosticJob, job_id)
+        row.status, row.attempt = JobStatus.QUEUED, 1
+        db.commit()
+    spec = JobSpec(
+        job_id=str(job_id), kind="diagnostic", attempt=1, config={"heartbeats": 2, "interval": 0},
+        callback_url=f"{live_server}/api/v1/jobs/{job_id}",
+        callback_token=tokens.create(get_settings(), job_id, JobKind.DIAGNOSTIC, 1, 600),
+    )  # fmt: skip
+    assert modal_app.diagnostic.local(spec.model_dump(mode="json")) == 0
+    assert _status(job_id) == JobStatus.COMPLETED
