@@ -172,3 +172,83 @@ def test_bad_callback_bodies_are_422_and_change_nothing(client, owner):
     )
     assert r.status_code == 422
     assert len(_events(client, owner, job)) == 1
+
+
+def test_artifact_urls_are_presigned_under_the_jobs_own_prefix(client, owner):
+    job = _job(owner.id)
+    auth = _token(job)
+    r = client.post(
+        f"/api/v1/jobs/{job}/artifacts",
+        json={"attempt": 1, "seq": 1, "names": ["report.json"]},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["keys"] == {"report.json": f"results/{job}/report.json"}
+    # The worker uploads with the URL alone, no credentials.
+    assert client.put(body["urls"]["report.json"], content=b'{"ok": true}').status_code == 200
+    from api.services.storage import get_storage
+
+    assert get_storage(get_settings()).get_bytes(f"results/{job}/report.json") == b'{"ok": true}'
+    for bad in ("../escape", "/abs", "a//b"):
+        r = client.post(
+            f"/api/v1/jobs/{job}/artifacts",
+            json={"attempt": 1, "seq": 2, "names": [bad]},
+            headers=auth,
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_artifact_name"
+
+
+def test_validation_results_belong_to_training_jobs(client, owner):
+    job = _job(owner.id)
+    body = {
+        "attempt": 1,
+        "seq": 1,
+        "epoch": 1,
+        "primary_metric_name": "accuracy",
+        "primary_metric_value": 0.5,
+        "metrics": {"accuracy": 0.5},
+    }
+    r = client.post(f"/api/v1/jobs/{job}/validation", json=body, headers=_token(job))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "not_training"
+
+
+def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner):
+    from api.db.models import TrainingJob, TrainingValidationResult
+    from tests import dataset_builders as build
+    from tests.conftest import upload_dataset
+
+    dataset = upload_dataset(client, owner, files=build.imagefolder_files(train=2, val=1)).json()
+    with new_session() as db:
+        job = TrainingJob(
+            user_id=uuid.UUID(owner.id), dataset_id=uuid.UUID(dataset["id"]), model_name="resnet18",
+            task_type="image_classification", framework="timm", status=JobStatus.QUEUED, attempt=1,
+        )  # fmt: skip
+        db.add(job)
+        db.commit()
+        job_id = job.id
+    auth = {
+        "Authorization": f"Bearer {tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)}"
+    }
+    for seq, (epoch, acc) in enumerate([(1, 0.5), (2, 0.7), (3, 0.6)], start=1):
+        body = {
+            "attempt": 1,
+            "seq": seq,
+            "epoch": epoch,
+            "primary_metric_name": "accuracy",
+            "primary_metric_value": acc,
+            "metrics": {"accuracy": acc, "loss": 1 - acc},
+        }
+        r = client.post(f"/api/v1/jobs/{job_id}/validation", json=body, headers=auth)
+        assert r.json()["applied"]
+    with new_session() as db:
+        rows = (
+            db.query(TrainingValidationResult)
+            .filter_by(training_job_id=job_id)
+            .order_by(TrainingValidationResult.epoch)
+            .all()
+        )
+        assert [(r.epoch, r.is_best) for r in rows] == [(1, False), (2, True), (3, False)]
+        row = db.get(TrainingJob, job_id)
+        assert row.best_epoch == 2 and row.best_metrics["accuracy"] == 0.7
+        assert row.status == JobStatus.RUNNING

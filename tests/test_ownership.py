@@ -32,6 +32,8 @@ SIGNED_PREFIXES = ("/api/v1/storage/",)
 JOB_CALLBACKS = {
     "/api/v1/jobs/{job_id}/heartbeat",
     "/api/v1/jobs/{job_id}/event",
+    "/api/v1/jobs/{job_id}/validation",
+    "/api/v1/jobs/{job_id}/artifacts",
     "/api/v1/jobs/{job_id}/done",
 }
 # Administrative routes: a non-manager gets 403 whatever the id.

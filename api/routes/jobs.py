@@ -13,7 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
 from api.schemas.jobs import JobEventsPage
-from contract.jobs import CallbackAck, Done, Event, Heartbeat
+from contract.jobs import (
+    ArtifactRequest,
+    ArtifactUrls,
+    CallbackAck,
+    Done,
+    Event,
+    Heartbeat,
+    Validation,
+)
 
 if TYPE_CHECKING:
     from api.services.jobs import callbacks, lookup, streams, tokens, viewers
@@ -44,6 +52,28 @@ def event(
 ) -> CallbackAck:
     claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
     return callbacks.event(db, claims, body)
+
+
+@router.post("/{job_id}/validation", response_model=CallbackAck)
+def validation(
+    job_id: uuid.UUID, body: Validation, creds: Credentials, db: SessionDep, settings: SettingsDep
+) -> CallbackAck:
+    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+    return callbacks.validation(db, claims, body)
+
+
+@router.post("/{job_id}/artifacts", response_model=ArtifactUrls)
+def artifacts(
+    job_id: uuid.UUID,
+    body: ArtifactRequest,
+    creds: Credentials,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> ArtifactUrls:
+    """Presigned PUT URLs for the files the function wants to upload (checkpoints,
+    exports, results), under the job's own prefix. Workers never hold credentials."""
+    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+    return callbacks.artifacts(db, settings, claims, body)
 
 
 @router.post("/{job_id}/done", response_model=CallbackAck)

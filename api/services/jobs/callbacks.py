@@ -13,15 +13,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db.models import TERMINAL_STATUSES, JobAttempt, JobKind, JobStatus
-from api.errors import Conflict, Forbidden, NotFound
+from api.errors import BadRequest, Conflict, Forbidden, NotFound
 from api.services.jobs import events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
-from contract.jobs import Callback, CallbackAck, Done, Event, Heartbeat
+from contract.jobs import (
+    ArtifactRequest,
+    ArtifactUrls,
+    Callback,
+    CallbackAck,
+    Done,
+    Event,
+    Heartbeat,
+    Validation,
+)
 
 
 def _locked_job(db: Session, claims: JobClaims) -> Any:
@@ -124,5 +133,91 @@ def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
         "status",
         {"status": job.status.value, "metrics": body.metrics, "error": body.error},
     )
+    db.commit()
+    return CallbackAck(applied=True)
+
+
+# Where each kind of job keeps what its function uploads (DESIGN.md, Storage).
+_ARTIFACT_PREFIX = {
+    JobKind.TRAINING: "checkpoints/{id}/",
+    JobKind.EXPORT: "exports/{id}/",
+}
+
+
+def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactRequest) -> ArtifactUrls:
+    """Presigned PUT URLs for the named files, under the job's own storage prefix.
+
+    Answered again for a repeated seq (the URLs are idempotent); refused after the end.
+    """
+    from api.services.storage import InvalidKey, get_storage, validate_key
+
+    job, ack = _admit(db, claims, body, "artifacts")
+    if ack is not None and ack.cancel or job.status in TERMINAL_STATUSES:
+        raise Conflict(
+            f"The job has ended ({job.status.value}): nothing more to upload", code="job_ended"
+        )
+    prefix = _ARTIFACT_PREFIX.get(claims.kind, "results/{id}/").format(id=job.id)
+    storage = get_storage(settings)
+    urls, keys = {}, {}
+    for name in body.names:
+        try:
+            key = validate_key(prefix + name)
+        except InvalidKey as exc:
+            db.rollback()
+            raise BadRequest(f"Artifact name {name!r}: {exc}", code="bad_artifact_name") from None
+        keys[name] = key
+        urls[name] = storage.presign_put(key)
+    if ack is None:
+        events.append(db, job, "artifact_urls", {"names": body.names})
+        db.commit()
+    return ArtifactUrls(urls=urls, keys=keys)
+
+
+def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
+    """One epoch's validation of a training job: stored (once per epoch), best tracked."""
+    from api.db.models import TrainingValidationResult
+
+    if claims.kind != JobKind.TRAINING:
+        raise BadRequest("Validation results belong to training jobs", code="not_training")
+    job, ack = _admit(db, claims, body, "validation")
+    if ack:
+        return ack
+    _mark_running(db, job)
+    maximize = job.primary_metric_direction != "minimize"
+    best = job.best_metrics or {}
+    previous = best.get(body.primary_metric_name)
+    is_best = previous is None or (
+        body.primary_metric_value > previous if maximize else body.primary_metric_value < previous
+    )
+    row = db.scalar(
+        select(TrainingValidationResult).where(
+            TrainingValidationResult.training_job_id == job.id,
+            TrainingValidationResult.epoch == body.epoch,
+        )
+    ) or TrainingValidationResult(training_job_id=job.id, epoch=body.epoch, task_type=job.task_type)
+    row.primary_metric_name = body.primary_metric_name
+    row.primary_metric_value = body.primary_metric_value
+    row.metrics = body.metrics
+    row.per_class_metrics = body.per_class_metrics
+    row.confusion_matrix = body.confusion_matrix
+    row.pr_curves = body.pr_curves
+    if is_best:
+        db.execute(
+            update(TrainingValidationResult)
+            .where(TrainingValidationResult.training_job_id == job.id)
+            .values(is_best=False)
+        )
+        job.best_metrics = {**body.metrics, body.primary_metric_name: body.primary_metric_value}
+        job.best_epoch = body.epoch
+        job.primary_metric_name = body.primary_metric_name
+    row.is_best = is_best
+    db.add(row)
+    summary = {
+        "epoch": body.epoch,
+        "primary": {body.primary_metric_name: body.primary_metric_value},
+        "is_best": is_best,
+        "metrics": body.metrics,
+    }
+    events.append(db, job, "validation", summary)
     db.commit()
     return CallbackAck(applied=True)
