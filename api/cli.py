@@ -52,26 +52,41 @@ def reconcile(
 def _reconcile_once():  # type: ignore[no-untyped-def]
     from api.db.session import new_session
     from api.services.jobs.reconciler import reconcile as run
+    from api.services.webhooks import deliver_due
     from api.settings import get_settings
 
     with new_session() as db:
-        return run(db, get_settings())
+        summary = run(db, get_settings())
+        deliver_due(db, get_settings())
+        return summary
+
+
+_WEBHOOK_POLL_SECONDS = 2.0
 
 
 def _reconcile_in_background(interval: float) -> None:
-    """The reconciler as a daemon thread of `vap serve`: a single-machine install needs
-    no scheduler. Errors are logged and the loop goes on."""
+    """The reconciler and webhook delivery as a daemon thread of `vap serve`: a
+    single-machine install needs no scheduler. Errors are logged and the loop goes on."""
     import logging
     import threading
     import time
 
     def loop() -> None:
+        from api.db.session import new_session
+        from api.services.webhooks import deliver_due
+        from api.settings import get_settings
+
+        next_reconcile = time.monotonic() + interval
         while True:
-            time.sleep(interval)
+            time.sleep(_WEBHOOK_POLL_SECONDS)
             try:
-                _reconcile_once()
+                with new_session() as db:
+                    deliver_due(db, get_settings())
+                if time.monotonic() >= next_reconcile:
+                    next_reconcile = time.monotonic() + interval
+                    _reconcile_once()
             except Exception:
-                logging.getLogger("api.reconciler").exception("reconcile pass failed")
+                logging.getLogger("api.reconciler").exception("background pass failed")
 
     threading.Thread(target=loop, name="reconciler", daemon=True).start()
 

@@ -21,8 +21,10 @@ def reconcile_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """For an EventBridge schedule (infra/template.yaml): one reconciler pass."""
     from api.db.session import new_session
     from api.services.jobs.reconciler import reconcile
+    from api.services.webhooks import deliver_due
     from api.settings import get_settings
 
     with new_session() as db:
         summary = reconcile(db, get_settings())
+        deliver_due(db, get_settings())
     return {"checked": summary.checked, "retried": summary.retried, "failed": summary.failed}

@@ -21,6 +21,7 @@ from api.routes import (
     projects,
     storage_files,
     users,
+    webhooks,
 )
 from api.schemas.common import ErrorResponse
 from api.settings import Settings, get_settings
@@ -35,6 +36,7 @@ ROUTERS = (
     datasets.router,
     jobs.router,
     diagnostics.router,
+    webhooks.router,
     storage_files.router,
 )
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     modal_environment: str = ""
     modal_call_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # Webhooks may not target private or loopback addresses unless this is set (SSRF).
+    webhook_allow_private_urls: bool = False
+
     # Dataset uploads: limits that stop decompression bombs and runaway uploads.
     dataset_max_upload_mb: int = Field(default=4096, ge=1)
     dataset_max_unpacked_mb: int = Field(default=20480, ge=1)

@@ -32,6 +32,7 @@ os.environ.update(
         "STORAGE_BACKEND": "local",
         "API_BASE_URL": "http://testserver",
         "LOG_LEVEL": "WARNING",
+        "WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the test receivers listen on loopback
     }
 )
 

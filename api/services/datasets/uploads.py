@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Dataset, DatasetFormat, DatasetStatus, Project, User, UserRole, Visibility
 from api.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable
 from api.schemas.datasets import DatasetMeta, DirectUpload, DirectUploadCreate, UploadPart
-from api.services import ownership
+from api.services import ownership, webhooks
 from api.services.datasets import archive
 from api.services.datasets.ingest import IngestResult, ingest
 from api.services.storage import Storage, StorageError, get_storage
@@ -129,6 +129,7 @@ def _process(
     row.size_bytes = result.stats["total_bytes"]
     row.status = DatasetStatus.READY
     row.validation_errors = None
+    webhooks.enqueue(db, row.owner_id, "dataset.ready", _dataset_payload(row))
     try:
         db.commit()
     except Exception:
@@ -145,7 +146,18 @@ def _fail(db: Session, settings: Settings, row: Dataset, result: IngestResult) -
     row.upload_id = None
     row.original_key = None
     row.validation_errors = result.problems.as_dict()
+    webhooks.enqueue(db, row.owner_id, "dataset.error", _dataset_payload(row))
     db.commit()
+
+
+def _dataset_payload(row: Dataset) -> dict:
+    return {
+        "dataset_id": str(row.id),
+        "name": row.name,
+        "status": row.status.value,
+        "num_images": row.num_images,
+        "errors": (row.validation_errors or {}).get("count", 0),
+    }
 
 
 def _store(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import TERMINAL_STATUSES, JobAttempt, JobKind, JobStatus
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
+from api.services import webhooks
 from api.services.jobs import events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
@@ -133,6 +134,7 @@ def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
         "status",
         {"status": job.status.value, "metrics": body.metrics, "error": body.error},
     )
+    webhooks.job_ended(db, job)
     db.commit()
     return CallbackAck(applied=True)
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.db.models import JobAttempt, JobStatus
+from api.services import webhooks
 from api.services.jobs import events, tokens
 from api.services.jobs.kinds import kind_of
 from api.services.jobs.runners import RunnerUnavailable, get_runner
@@ -50,6 +51,7 @@ def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | N
         job.error_message = f"Runner {job.runner!r} could not start the job: {exc}"
         job.completed_at = datetime.now(UTC)
         events.append(db, job, "status", {"status": "failed", "error": job.error_message})
+        webhooks.job_ended(db, job)
         db.commit()
         return job
     job.runner_ref = ref

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import TERMINAL_STATUSES, JobAttempt, JobStatus, User
 from api.errors import Conflict, NotFound
-from api.services import ownership
+from api.services import ownership, webhooks
 from api.services.jobs import events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.runners import RunnerUnavailable, get_runner
@@ -47,6 +47,7 @@ def cancel(db: Session, settings: Settings, user: User, model: Any, job_id: uuid
     if attempt is not None:
         attempt.outcome, attempt.ended_at = "cancelled", now
     events.append(db, job, "status", {"status": "cancelled", "by": str(user.id)})
+    webhooks.job_ended(db, job)
     # Committed first: callbacks arriving while the run stops already see `cancelled`.
     db.commit()
     if job.runner and job.runner_ref:

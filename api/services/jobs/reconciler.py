@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import JobAttempt, JobStatus
+from api.services import webhooks
 from api.services.jobs import dispatch, events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.runners import RunnerUnavailable, get_runner
@@ -86,6 +87,7 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                     {"attempt": job.attempt, "reason": reason, "retrying": False},
                 )
                 events.append(db, job, "status", {"status": "failed", "error": job.error_message})
+                webhooks.job_ended(db, job)
                 db.commit()
                 summary.failed.append(str(job.id))
     return summary
