@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Runs the test suite against the real services it needs: PostgreSQL on
-# 127.0.0.1:5432 (started here when it is installed but down) and a SeaweedFS S3
-# server that the tests start themselves. Extra arguments go to pytest.
+# 127.0.0.1:5432 (started here when it is installed but down), and a SeaweedFS S3
+# server and a Docker engine that the tests start themselves. Extra arguments go to
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster >/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+fi
+# The Docker runner's tests start a real engine and build a base image without a
+# registry (debootstrap): install both when missing and this user can.
+if { ! command -v dockerd || ! command -v debootstrap; } >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing docker.io and debootstrap for the Docker runner's tests ..." >&2
+  apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null; }
 fi
 venv=$(scripts/venv.sh api,worker,modal,dev)
 exec "$venv/bin/python" -m pytest "$@"

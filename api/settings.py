@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     execution_backend: Literal["local", "docker", "modal"] = "local"
     # A running job silent for longer than this is lost: retried or failed.
     heartbeat_timeout_seconds: int = Field(default=300, ge=10)
+    # The Docker runner: the worker image (infra/Dockerfile.worker) and its network.
+    docker_image: str = "vap-worker:latest"
+    docker_network: str = "host"  # the containers reach API_BASE_URL through it
     # The Modal runner: the deployed app (modal_app.py) and how long any call may take.
     modal_app_name: str = "vision-ai-platform"
     modal_environment: str = ""

@@ -233,3 +233,16 @@ def live_server(database):  # type: ignore[no-untyped-def]
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def docker_engine():  # type: ignore[no-untyped-def]
+    """A real Docker engine with the small worker image built on it."""
+    from tests.docker_engine import Engine
+
+    engine = Engine()
+    try:
+        engine.image = engine.build_test_image()  # type: ignore[attr-defined]
+        yield engine
+    finally:
+        engine.stop()

@@ -8,6 +8,7 @@ from api.settings import Settings
 
 RUNNERS = {
     "local": "api.services.jobs.runners.local:LocalRunner",
+    "docker": "api.services.jobs.runners.docker:DockerRunner",
     "modal": "api.services.jobs.runners.modal:ModalRunner",
 }
 

@@ -1,0 +1,87 @@
+"""The Docker runner: one container per attempt of the worker image (`infra/`), named
+after the job so cancel and status find it; `--gpus all` only when the job asks for a
+GPU. Talks to the engine through the `docker` CLI (DOCKER_HOST selects the engine).
+
+The spec goes in as the VAP_JOB_SPEC environment variable: the container needs no
+shared folder, no credentials, only a route to the API's callback URL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from api.services.jobs.runners.base import Runner, RunnerUnavailable, RunState
+from api.settings import Settings
+from contract.jobs import JobSpec
+
+_CLI_TIMEOUT = 60.0
+_STOP_GRACE = 10  # seconds between SIGTERM (the function may checkpoint) and SIGKILL
+
+
+def container_name(spec: JobSpec) -> str:
+    return f"vap-job-{spec.job_id}-a{spec.attempt}"
+
+
+class DockerRunner(Runner):
+    name = "docker"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _docker(
+        self, *args: str, timeout: float = _CLI_TIMEOUT, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        if shutil.which("docker") is None:
+            raise RunnerUnavailable("The docker CLI is not installed on the API's machine")
+        try:
+            return subprocess.run(
+                ["docker", *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                env={**os.environ, **(env or {})},
+            )
+        except subprocess.TimeoutExpired:
+            raise RunnerUnavailable(
+                f"docker {args[0]} did not answer within {timeout:g} s"
+            ) from None
+
+    def submit(self, spec: JobSpec) -> str:
+        name = container_name(spec)
+        args = ["run", "--detach", "--rm", "--name", name, "--label", f"vap.job={spec.job_id}"]
+        args += ["--network", self.settings.docker_network]
+        if spec.resources.gpu:
+            args += ["--gpus", "all"]
+        if spec.resources.memory_mb:
+            args += ["--memory", f"{spec.resources.memory_mb}m"]
+        args += ["--env", "VAP_JOB_SPEC", self.settings.docker_image]
+        # The spec (with its token) goes through the environment, not the command line.
+        result = self._docker(*args, env={"VAP_JOB_SPEC": spec.model_dump_json()})
+        if result.returncode != 0:
+            error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output"
+            if "capabilities: [[gpu]]" in result.stderr:
+                error = (
+                    f"the job asks for a GPU and this Docker engine has no NVIDIA runtime ({error})"
+                )
+            self._docker("rm", "--force", name)  # a failed --gpus run leaves a Created container
+            raise RunnerUnavailable(f"docker run failed: {error}")
+        return name
+
+    def cancel(self, ref: str) -> None:
+        result = self._docker("stop", "--time", str(_STOP_GRACE), ref, timeout=_STOP_GRACE + 30)
+        if result.returncode != 0 and "No such container" not in result.stderr:
+            raise RunnerUnavailable(f"docker stop failed: {result.stderr.strip()}")
+
+    def status(self, ref: str) -> RunState:
+        try:
+            result = self._docker("inspect", "--format", "{{.State.Running}}", ref)
+        except RunnerUnavailable:
+            return "unknown"
+        if result.returncode == 0:
+            return "running" if result.stdout.strip() == "true" else "exited"
+        if "No such" in result.stderr:  # --rm removed it: it has ended
+            return "exited"
+        return "unknown"  # the engine did not answer
