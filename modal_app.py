@@ -51,6 +51,21 @@ def diagnostic(spec: dict[str, Any]) -> int:
 FUNCTIONS = {"diagnostic": diagnostic}
 
 
+@app.function(schedule=modal.Period(minutes=1), secrets=[modal.Secret.from_name("vap-reconcile")])
+def reconcile() -> dict[str, Any]:
+    """The reconciler's schedule where the API is serverless: asks the API for a pass.
+    The Modal secret `vap-reconcile` holds VAP_API_URL and VAP_RECONCILE_TOKEN."""
+    import httpx
+
+    r = httpx.post(
+        os.environ["VAP_API_URL"].rstrip("/") + "/api/v1/operations/reconcile",
+        headers={"X-Reconcile-Token": os.environ["VAP_RECONCILE_TOKEN"]},
+        timeout=120,
+    )
+    r.raise_for_status()
+    return r.json()  # type: ignore[no-any-return]
+
+
 @app.local_entrypoint()
 def main(spec: str) -> None:
     """`modal run modal_app.py --spec job.json`: run one JobSpec on Modal and wait."""

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     modal_environment: str = ""
     modal_call_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # Lets a scheduler without database access (the Modal cron) trigger a reconciler
+    # pass: POST /api/v1/operations/reconcile with X-Reconcile-Token. Empty: admins only.
+    reconcile_token: str = ""
+
     # Webhooks may not target private or loopback addresses unless this is set (SSRF).
     webhook_allow_private_urls: bool = False
 

@@ -136,3 +136,11 @@ def test_a_lost_attempt_is_retried_as_a_new_attempt(api, live_server):
     assert lost["data"] == {"attempt": 1, "reason": lost["data"]["reason"], "retrying": True}
     assert [e["attempt"] for e in events if e["type"] == "heartbeat"][-4:] == [2, 2, 2, 2]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_any_kind_of_job_is_cancelled_through_one_route(api):
+    job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 1000, "interval": 0.1}).json()
+    _wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
+    r = api.post(f"/api/v1/jobs/{job['id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert api.post(f"/api/v1/jobs/{job['id']}/cancel").json()["error"]["code"] == "job_ended"

@@ -37,7 +37,7 @@ JOB_CALLBACKS = {
     "/api/v1/jobs/{job_id}/done",
 }
 # Administrative routes: a non-manager gets 403 whatever the id.
-MANAGER_PREFIXES = ("/api/v1/users",)
+MANAGER_PREFIXES = ("/api/v1/users", "/api/v1/operations/")
 # Routes with no id in the path that act only on the caller's own data, with a body that
 # may name other resources: the request (httpx keyword arguments) is built with the
 # *first* user's ids, and must answer 404.

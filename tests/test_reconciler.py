@@ -39,3 +39,21 @@ def test_a_silent_job_fails_and_a_live_one_is_left_alone(make_user):
             "no heartbeat for" in gone.error_message and f"limit {timeout} s" in gone.error_message
         )
         assert db.get(DiagnosticJob, alive).status == JobStatus.RUNNING
+
+
+def test_a_scheduler_triggers_a_pass_with_the_reconcile_token_or_an_admin_login(
+    app, client, admin, make_user
+):
+    strict = get_settings().model_copy(update={"reconcile_token": "r" * 40})
+    from api.settings import get_settings as dependency
+
+    app.dependency_overrides[dependency] = lambda: strict
+    try:
+        url = "/api/v1/operations/reconcile"
+        assert client.post(url, headers={"X-Reconcile-Token": "r" * 40}).status_code == 200
+        assert client.post(url, headers={"X-Reconcile-Token": "wrong"}).status_code == 401
+        assert client.post(url, headers=admin.headers).json()["checked"] >= 0
+        assert client.post(url, headers=make_user("manager").headers).status_code == 403
+        assert client.post(url).status_code == 401
+    finally:
+        app.dependency_overrides.pop(dependency)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
-from api.schemas.jobs import JobEventsPage
+from api.schemas.jobs import JobEventsPage, JobRead
 from contract.jobs import (
     ArtifactRequest,
     ArtifactUrls,
@@ -124,3 +124,13 @@ def create_stream_token(
         "token": viewers.stream_token(settings, user, job_id),
         "expires_in": viewers.TTL_SECONDS,
     }
+
+
+@router.post("/{job_id}/cancel", response_model=JobRead)
+def cancel_job(
+    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> object:
+    """Cancel a job of any kind: it ends `cancelled` and its run is stopped within seconds.
+    409 when it already ended."""
+    job = lookup.get_for_read(db, user, job_id)
+    return lookup.cancel(db, settings, user, type(job), job_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.deps import SettingsDep
 from api.errors import error_body
 from api.observability.metrics import REGISTRY
 from api.services.storage import get_storage
@@ -61,3 +62,40 @@ def health() -> JSONResponse:
 @router.get("/metrics", include_in_schema=False)
 def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/api/v1/operations/reconcile", tags=["operations"])
+def reconcile_now(
+    settings: SettingsDep,
+    x_reconcile_token: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """One reconciler pass and webhook delivery, for schedulers that cannot run `vap
+    reconcile` (the Modal cron in modal_app.py): authorised by the RECONCILE_TOKEN
+    setting in `X-Reconcile-Token`, or an admin's login."""
+    import hmac
+
+    from api.db.session import new_session
+    from api.deps import get_current_user
+    from api.errors import Forbidden, Unauthorized
+    from api.roles import UserRole
+    from api.services.jobs.reconciler import reconcile
+    from api.services.webhooks import deliver_due
+
+    with new_session() as db:
+        if settings.reconcile_token and x_reconcile_token:
+            if not hmac.compare_digest(settings.reconcile_token, x_reconcile_token):
+                raise Unauthorized("Invalid reconcile token", code="invalid_token")
+        else:
+            bearer = authorization.removeprefix("Bearer ").strip() if authorization else None
+            user = get_current_user(db, settings, bearer)
+            if user.role != UserRole.ADMIN:
+                raise Forbidden("This needs the admin role")
+        summary = reconcile(db, settings)
+        delivered = deliver_due(db, settings)
+    return {
+        "checked": summary.checked,
+        "retried": summary.retried,
+        "failed": summary.failed,
+        "webhooks_attempted": delivered,
+    }
