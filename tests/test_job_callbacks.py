@@ -13,20 +13,16 @@ from api.db.models import DiagnosticJob, JobKind, JobStatus
 from api.db.session import new_session
 from api.services.jobs import events, tokens
 from api.settings import get_settings
+from tests.jobs import diagnostic_job
 
 
 def _job(user_id: str, status: JobStatus = JobStatus.QUEUED, attempt: int = 1) -> uuid.UUID:
-    """A dispatched diagnostic job as the dispatcher leaves it (no runner needed here)."""
+    """A dispatched diagnostic job with its first status event (no runner needed here)."""
+    job_id = diagnostic_job(user_id, status=status, attempt=attempt)
     with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none",
-            status=status, attempt=attempt, runner="local",
-        )  # fmt: skip
-        db.add(job)
-        db.flush()
-        events.append(db, job, "status", {"status": status.value})
+        events.append(db, db.get(DiagnosticJob, job_id), "status", {"status": status.value})
         db.commit()
-        return job.id
+    return job_id
 
 
 def _token(job_id: uuid.UUID, attempt: int = 1) -> dict[str, str]:

@@ -9,10 +9,9 @@ import uuid
 import httpx
 import pytest
 
-from api.db.models import DiagnosticJob, JobStatus
-from api.db.session import new_session
-from api.services.jobs import events as job_events
+from api.db.models import JobStatus
 from tests import sse
+from tests.jobs import diagnostic_job
 
 
 @pytest.fixture()
@@ -83,20 +82,7 @@ def test_browsers_stream_with_a_short_lived_token_in_the_query(api, live_server)
 
 def test_under_lambda_the_stream_is_a_bounded_catch_up(client, make_user, monkeypatch):
     owner = make_user("engineer_i")
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(owner.id),
-            task_type="diagnostic",
-            framework="none",
-            status=JobStatus.RUNNING,
-            attempt=1,
-        )
-        db.add(job)
-        db.flush()
-        for i in range(3):
-            job_events.append(db, job, "heartbeat", {"progress": i})
-        db.commit()
-        job_id = job.id
+    job_id = diagnostic_job(owner.id, heartbeats=3, status=JobStatus.RUNNING)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "vap-api")
     r = client.get(
         f"/api/v1/jobs/{job_id}/events",

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.jobs import diagnostic_job
+
 CONTEXT = SimpleNamespace(function_name="vap-api", aws_request_id="req-1", memory_limit_in_mb=1024)
 
 
@@ -103,30 +105,16 @@ def test_register_login_and_errors_keep_their_shape_under_lambda(handler):
 
 
 def test_an_event_stream_under_lambda_is_a_complete_catch_up(handler, make_user):
-    from api.db.models import DiagnosticJob, JobStatus
-    from api.db.session import new_session
-    from api.services.jobs import events
+    from api.db.models import JobStatus
 
     owner = make_user("engineer_i")
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(owner.id),
-            task_type="diagnostic",
-            framework="none",
-            status=JobStatus.RUNNING,
-            attempt=1,
-        )
-        db.add(job)
-        db.flush()
-        for i in range(3):
-            events.append(db, job, "heartbeat", {"progress": i})
-        db.commit()
+    job_id = diagnostic_job(owner.id, heartbeats=3, status=JobStatus.RUNNING)
     headers = {
         "accept": "text/event-stream",
         "last-event-id": "1",
         **{k.lower(): v for k, v in owner.headers.items()},
     }
-    r = handler(http_api_v2("GET", f"/api/v1/jobs/{job.id}/events", headers=headers), CONTEXT)
+    r = handler(http_api_v2("GET", f"/api/v1/jobs/{job_id}/events", headers=headers), CONTEXT)
     assert r["statusCode"] == 200
     text = base64.b64decode(r["body"]).decode() if r.get("isBase64Encoded") else r["body"]
     ids = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("id:")]
@@ -136,20 +124,16 @@ def test_an_event_stream_under_lambda_is_a_complete_catch_up(handler, make_user)
 def test_the_scheduled_reconciler_fails_a_silent_job(make_user):
     from datetime import UTC, datetime, timedelta
 
-    from api.db.models import DiagnosticJob, JobStatus
-    from api.db.session import new_session
+    from api.db.models import JobStatus
     from api.lambda_handler import reconcile_handler
 
     owner = make_user("engineer_i")
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(owner.id), task_type="diagnostic", framework="none", status=JobStatus.RUNNING,
-            attempt=1, max_attempts=1, last_heartbeat_at=datetime.now(UTC) - timedelta(hours=2),
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
+    silent = datetime.now(UTC) - timedelta(hours=2)
+    job_id = diagnostic_job(
+        owner.id, status=JobStatus.RUNNING, max_attempts=1, last_heartbeat_at=silent
+    )
     scheduled = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
                  "account": "123456789012", "time": "2026-11-23T12:00:00Z", "region": "eu-west-1",
                  "resources": ["arn:aws:events:eu-west-1:123456789012:rule/vap-reconcile"], "detail": {}}  # fmt: skip
     result = reconcile_handler(scheduled, CONTEXT)
-    assert str(job.id) in result["failed"]
+    assert str(job_id) in result["failed"]

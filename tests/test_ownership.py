@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 
 from tests import dataset_builders as build
 from tests.conftest import upload_dataset
+from tests.jobs import diagnostic_job
 
 # Answer without a user: open to all, or authorised by something else than a login.
 PUBLIC = {
@@ -152,17 +153,7 @@ def world(client, make_user) -> World:
 
 def _queued_diagnostic_job(user_id: str) -> uuid.UUID:
     """A job as the dispatcher leaves it, without starting a worker."""
-    from api.db.models import DiagnosticJob, JobStatus
-    from api.db.session import new_session
-
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none",
-            status=JobStatus.QUEUED, attempt=1,
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        return job.id
+    return diagnostic_job(user_id)
 
 
 def _classify(method: str, path: str) -> str:

@@ -10,18 +10,12 @@ from api.db.models import DiagnosticJob, JobStatus
 from api.db.session import new_session
 from api.services.jobs.reconciler import reconcile
 from api.settings import get_settings
+from tests.jobs import diagnostic_job
 
 
 def _running_job(user_id: str, silent_for: timedelta) -> uuid.UUID:
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none",
-            status=JobStatus.RUNNING, attempt=1, max_attempts=1,
-            last_heartbeat_at=datetime.now(UTC) - silent_for,
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        return job.id
+    seen = datetime.now(UTC) - silent_for
+    return diagnostic_job(user_id, status=JobStatus.RUNNING, max_attempts=1, last_heartbeat_at=seen)
 
 
 def test_a_silent_job_fails_and_a_live_one_is_left_alone(make_user):

@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from api.db.models import DiagnosticJob, JobKind, JobStatus, WebhookDelivery
+from api.db.models import JobKind, JobStatus, WebhookDelivery
 from api.db.session import new_session
 from api.services import webhooks
 from api.services.jobs import tokens
 from api.settings import get_settings
+from tests.jobs import diagnostic_job
 
 
 class Receiver:
@@ -60,17 +61,7 @@ def _deliver() -> int:
 
 
 def _finish_a_job(client, owner) -> uuid.UUID:  # type: ignore[no-untyped-def]
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(owner.id),
-            task_type="diagnostic",
-            framework="none",
-            status=JobStatus.RUNNING,
-            attempt=1,
-        )
-        db.add(job)
-        db.commit()
-        job_id = job.id
+    job_id = diagnostic_job(owner.id, status=JobStatus.RUNNING)
     token = tokens.create(get_settings(), job_id, JobKind.DIAGNOSTIC, 1, 600)
     r = client.post(
         f"/api/v1/jobs/{job_id}/done",

@@ -38,49 +38,41 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _login = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
+def job_claims(job_id: uuid.UUID, creds: Credentials, settings: SettingsDep) -> Any:
+    """The callback's job-scoped token, checked against the job in the path."""
+    return tokens.verify(settings, creds.credentials if creds else None, job_id)
+
+
+# A callback's authority: a valid token for this job (401 missing or forged, 403 another job's).
+JobClaimsDep = Annotated[Any, Depends(job_claims)]
+
+
 @router.post("/{job_id}/heartbeat", response_model=CallbackAck)
-def heartbeat(
-    job_id: uuid.UUID, body: Heartbeat, creds: Credentials, db: SessionDep, settings: SettingsDep
-) -> CallbackAck:
-    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+def heartbeat(body: Heartbeat, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.heartbeat(db, claims, body)
 
 
 @router.post("/{job_id}/event", response_model=CallbackAck)
-def event(
-    job_id: uuid.UUID, body: Event, creds: Credentials, db: SessionDep, settings: SettingsDep
-) -> CallbackAck:
-    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+def event(body: Event, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.event(db, claims, body)
 
 
 @router.post("/{job_id}/validation", response_model=CallbackAck)
-def validation(
-    job_id: uuid.UUID, body: Validation, creds: Credentials, db: SessionDep, settings: SettingsDep
-) -> CallbackAck:
-    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+def validation(body: Validation, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.validation(db, claims, body)
 
 
 @router.post("/{job_id}/artifacts", response_model=ArtifactUrls)
 def artifacts(
-    job_id: uuid.UUID,
-    body: ArtifactRequest,
-    creds: Credentials,
-    db: SessionDep,
-    settings: SettingsDep,
+    body: ArtifactRequest, claims: JobClaimsDep, db: SessionDep, settings: SettingsDep
 ) -> ArtifactUrls:
     """Presigned PUT URLs for the files the function wants to upload (checkpoints,
     exports, results), under the job's own prefix. Workers never hold credentials."""
-    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
     return callbacks.artifacts(db, settings, claims, body)
 
 
 @router.post("/{job_id}/done", response_model=CallbackAck)
-def done(
-    job_id: uuid.UUID, body: Done, creds: Credentials, db: SessionDep, settings: SettingsDep
-) -> CallbackAck:
-    claims = tokens.verify(settings, creds.credentials if creds else None, job_id)
+def done(body: Done, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.done(db, claims, body)
 
 
