@@ -36,7 +36,15 @@ if TYPE_CHECKING:
     SessionDep = Annotated[Session, Depends(get_db)]
 else:  # FastAPI reads only the Depends; the type is for readers and mypy
     SessionDep = Annotated[Any, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def current_settings() -> Settings:
+    """The process settings. A coroutine on purpose: FastAPI runs plain functions in a
+    thread, and a thread hop per request costs more than reading a cached object."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 

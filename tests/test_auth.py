@@ -187,7 +187,7 @@ def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
     from api.db import migrate
     from api.db.session import engine_for
     from api.main import create_app
-    from api.settings import Settings, get_settings
+    from api.settings import Settings
 
     settings = Settings(
         data_dir=tmp_path, secret_key="k" * 32, database_url=f"sqlite:///{tmp_path}/first.db"
@@ -196,13 +196,13 @@ def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
     app = create_app(settings)
     # Point the request-scoped dependencies at this installation.
     from api.db.session import new_session
-    from api.deps import get_db
+    from api.deps import current_settings, get_db
 
     def db_for_this_installation():
         with new_session(settings) as session:
             yield session
 
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_db] = db_for_this_installation
     with TestClient(app) as c:
         first = register_and_login(c)

@@ -268,12 +268,14 @@ def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
     from tests.conftest import s3_settings
 
     settings = s3_settings(s3_server)
-    app.dependency_overrides[get_settings] = lambda: settings
+    from api.deps import current_settings
+
+    app.dependency_overrides[current_settings] = lambda: settings
     try:
         with TestClient(app, raise_server_exceptions=False) as c:
             yield c, get_storage(settings)
     finally:
-        app.dependency_overrides.pop(get_settings)
+        app.dependency_overrides.pop(current_settings)
 
 
 def test_direct_upload_in_two_parts_to_s3_then_snapshot_and_delete(s3_client, make_user):

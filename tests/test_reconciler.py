@@ -39,7 +39,7 @@ def test_a_scheduler_triggers_a_pass_with_the_reconcile_token_or_an_admin_login(
     app, client, admin, make_user
 ):
     strict = get_settings().model_copy(update={"reconcile_token": "r" * 40})
-    from api.settings import get_settings as dependency
+    from api.deps import current_settings as dependency
 
     app.dependency_overrides[dependency] = lambda: strict
     try:

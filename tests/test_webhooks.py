@@ -157,7 +157,9 @@ def test_ping_checks_a_receiver(client, owner, receiver):
 
 def test_webhooks_cannot_target_the_inside_of_the_network_by_default(app, client, owner):
     strict = get_settings().model_copy(update={"webhook_allow_private_urls": False})
-    app.dependency_overrides[get_settings] = lambda: strict
+    from api.deps import current_settings
+
+    app.dependency_overrides[current_settings] = lambda: strict
     try:
         for url in (
             "http://127.0.0.1:8000/x",
@@ -171,4 +173,4 @@ def test_webhooks_cannot_target_the_inside_of_the_network_by_default(app, client
             assert r.status_code in (400, 422), url
             assert r.json()["error"]["code"] in ("bad_webhook_url", "validation_error")
     finally:
-        app.dependency_overrides.pop(get_settings)
+        app.dependency_overrides.pop(current_settings)

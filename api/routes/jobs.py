@@ -38,8 +38,9 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _login = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def job_claims(job_id: uuid.UUID, creds: Credentials, settings: SettingsDep) -> Any:
-    """The callback's job-scoped token, checked against the job in the path."""
+async def job_claims(job_id: uuid.UUID, creds: Credentials, settings: SettingsDep) -> Any:
+    """The callback's job-scoped token, checked against the job in the path (no I/O:
+    a coroutine, so no thread hop)."""
     return tokens.verify(settings, creds.credentials if creds else None, job_id)
 
 

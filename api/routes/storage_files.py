@@ -16,18 +16,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from api.deps import SettingsDep
 from api.services.storage import get_storage
 from api.services.storage.base import InvalidKey, ObjectNotFound, content_disposition
 from api.services.storage.local import AtomicWriter, LocalStorage, UnknownUpload
 from api.services.storage.signing import InvalidSignature, Operation, part_resource, verify
-from api.settings import Settings, get_settings
 
 router = APIRouter(prefix="/api/v1/storage", tags=["storage"])
 
 _CHUNK = 1024 * 1024
 
 
-def local_storage(settings: Annotated[Settings, Depends(get_settings)]) -> LocalStorage:
+def local_storage(settings: SettingsDep) -> LocalStorage:
     """The local backend; 404 when another backend is configured."""
     storage = get_storage(settings)
     if not isinstance(storage, LocalStorage):
