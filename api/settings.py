@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     execution_backend: Literal["local", "docker", "modal"] = "local"
     # A running job silent for longer than this is lost: retried or failed.
     heartbeat_timeout_seconds: int = Field(default=300, ge=10)
+    # Event streams send a keep-alive comment this often, so proxies keep them open.
+    sse_ping_seconds: float = Field(default=15.0, gt=0)
     # The Docker runner: the worker image (infra/Dockerfile.worker) and its network.
     docker_image: str = "vap-worker:latest"
     docker_network: str = "host"  # the containers reach API_BASE_URL through it

@@ -90,3 +90,26 @@ def test_under_lambda_the_stream_is_a_bounded_catch_up(client, make_user, monkey
     )
     got = list(sse.events(r))  # the job still runs, yet the answer is complete
     assert [e["id"] for e in got] == ["2", "3"] and got[0]["retry"] == "2000"
+
+
+def test_a_quiet_stream_gets_keep_alive_comments(app, client, make_user):
+    from api.deps import current_settings
+    from api.settings import get_settings
+
+    owner = make_user("engineer_i")
+    job_id = diagnostic_job(owner.id, heartbeats=1, status=JobStatus.RUNNING)
+    app.dependency_overrides[current_settings] = lambda: get_settings().model_copy(
+        update={"sse_ping_seconds": 0.3}
+    )
+    comments = []
+    try:
+        headers = {"Accept": "text/event-stream", **owner.headers}
+        with client.stream("GET", f"/api/v1/jobs/{job_id}/events", headers=headers) as r:
+            for line in r.iter_lines():
+                if line.startswith(":"):
+                    comments.append(line)
+                    if len(comments) == 2:
+                        break  # the job never ends: the client leaves
+    finally:
+        app.dependency_overrides.pop(current_settings)
+    assert len(comments) == 2

@@ -104,7 +104,7 @@ async def job_events(
     start = after or 0
     if last_event_id and last_event_id.isdigit():
         start = int(last_event_id)
-    return EventSourceResponse(streams.sse(settings, job.id, start), ping=15)
+    return EventSourceResponse(streams.sse(settings, job.id, start), ping=settings.sse_ping_seconds)
 
 
 @router.post("/{job_id}/stream-token")
