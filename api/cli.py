@@ -5,6 +5,8 @@ Commands import what they need inside their bodies so `vap --help` stays instant
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 app = typer.Typer(help="Vision AI Training Platform", no_args_is_help=True, add_completion=False)
@@ -106,9 +108,15 @@ def serve(
     from api.db import migrate
     from api.settings import get_settings
 
+    # Flags win over the environment, and the app (imported by uvicorn) must see them:
+    # callbacks and signed URLs are built on HOST and PORT unless API_BASE_URL is set.
+    if host:
+        os.environ["HOST"] = host
+    if port:
+        os.environ["PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
+    host, port = settings.host, settings.port
     if settings.is_sqlite:
         migrate.upgrade(settings)
     database = (

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
 
     # How this API is reached from outside: signed local-storage URLs and worker
     # callbacks are built on it.
-    api_base_url: str = "http://127.0.0.1:8000"
+    # Empty: http://HOST:PORT (127.0.0.1 when HOST listens on every address).
+    api_base_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
@@ -102,6 +103,10 @@ class Settings(BaseSettings):
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'vap.db').as_posix()}"
+        if not self.api_base_url:
+            # Workers started on this machine call back where `vap serve` listens.
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            self.api_base_url = f"http://{host}:{self.port}"
         if self.storage_local_root is None:
             self.storage_local_root = self.data_dir / "storage"
         return self

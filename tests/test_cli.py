@@ -64,8 +64,20 @@ def test_serve_on_embedded_defaults_migrates_sqlite_and_answers_over_http(tmp_pa
             f"{base}/api/v1/auth/login",
             data={"username": "me@example.com", "password": "longenough"},
         ).json()["access_token"]
-        me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        auth = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(f"{base}/api/v1/auth/me", headers=auth)
         assert me.json()["email"] == "me@example.com"
+        # A job's worker calls back on the port given to `vap serve`, with no other setting.
+        job = httpx.post(
+            f"{base}/api/v1/diagnostics/jobs", json={"heartbeats": 2, "interval": 0}, headers=auth
+        ).json()
+        deadline = time.monotonic() + 60
+        while (
+            httpx.get(f"{base}/api/v1/diagnostics/jobs/{job['id']}", headers=auth).json()["status"]
+            != "completed"
+        ):
+            assert time.monotonic() < deadline, "the job did not complete"
+            time.sleep(0.2)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
