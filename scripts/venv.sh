@@ -22,12 +22,14 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip "setuptools>=69" wheel >&2
   "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation -e "$root[$extras]" >&2
   touch "$venv/.complete"
+  echo "$root" > "$venv/.root"
   # Older venvs of the same extras are dead weight.
   for old in "$base/${extras//,/-}"-*; do
     [ "$old" != "$venv" ] && [ -d "$old" ] && rm -rf "$old"
   done
-else
-  # Same dependencies: only point the editable install at this checkout.
+elif [ "$(cat "$venv/.root" 2>/dev/null)" != "$root" ]; then
+  # Same dependencies, another checkout: point the editable install at this one.
   "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation --no-deps -e "$root" >&2
+  echo "$root" > "$venv/.root"
 fi
 echo "$venv"
