@@ -31,6 +31,13 @@ class Resources(BaseModel):
     memory_mb: int | None = None
 
 
+class Resume(BaseModel):
+    """Where a new attempt picks up: the job's last checkpoint, saved by an earlier one."""
+
+    checkpoint_url: str  # presigned GET
+    epoch: int  # the last epoch the checkpoint holds; continue with the next
+
+
 class JobSpec(BaseModel):
     """Everything a function needs; it holds no cloud credential and no database access."""
 
@@ -47,6 +54,7 @@ class JobSpec(BaseModel):
     callback_url: str  # .../api/v1/jobs/{job_id}; callbacks POST to its sub-paths
     callback_token: str  # job-scoped, expires; sent as a Bearer token
     resources: Resources = Field(default_factory=Resources)
+    resume: Resume | None = None  # set when an earlier attempt left a checkpoint
 
 
 # --- callbacks -------------------------------------------------------------------------
@@ -69,7 +77,11 @@ class Heartbeat(Callback):
 
 
 class Event(Callback):
-    """Anything worth showing a user: a log line, a checkpoint saved, a phase begun."""
+    """Anything worth showing a user: a log line, a checkpoint saved, a phase begun.
+
+    Type `checkpoint` with data {"key", "epoch", "best": bool} (the key as `/artifacts`
+    answered it) records the job's resume point: a later attempt starts from it.
+    """
 
     type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")
     data: dict[str, Any] = Field(default_factory=dict)

@@ -116,13 +116,33 @@ def event(db: Session, claims: JobClaims, body: Event) -> CallbackAck:
     job, ack = _admit(db, claims, body, "event")
     if ack:
         return ack
-    if job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
+    if body.type == "checkpoint":
+        _record_checkpoint(claims, job, body.data)  # durable: it is the resume point
+    elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
         _relaxed_durability(db)
     _mark_running(db, job)
     job.last_heartbeat_at = datetime.now(UTC)
     events.append(db, job, body.type, body.data)
     db.commit()
     return CallbackAck(applied=True)
+
+
+def _record_checkpoint(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
+    """Keep a training job's newest (and best) checkpoint, which must lie under the
+    job's own prefix (one that `/artifacts` answered)."""
+    if claims.kind != JobKind.TRAINING:
+        raise BadRequest("Checkpoints belong to training jobs", code="not_training")
+    key, epoch = data.get("key"), data.get("epoch")
+    if not isinstance(key, str) or not key.startswith(f"checkpoints/{job.id}/"):
+        raise BadRequest(
+            f"A checkpoint key must lie under checkpoints/{job.id}/", code="bad_checkpoint"
+        )
+    if not isinstance(epoch, int) or epoch < 0:
+        raise BadRequest("A checkpoint needs its epoch (an integer >= 0)", code="bad_checkpoint")
+    if job.last_checkpoint_epoch is None or epoch >= job.last_checkpoint_epoch:
+        job.last_checkpoint_key, job.last_checkpoint_epoch = key, epoch
+    if data.get("best"):
+        job.best_checkpoint_key = key
 
 
 def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:

@@ -16,7 +16,7 @@ from api.services.jobs import events, tokens
 from api.services.jobs.kinds import kind_of
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
-from contract.jobs import JobSpec, Resources
+from contract.jobs import JobSpec, Resources, Resume
 
 _TOKEN_SLACK_SECONDS = 3600  # the token outlives the job's own timeout by this much
 
@@ -43,6 +43,7 @@ def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | N
             settings, job.id, kind, job.attempt, resources.timeout_seconds + _TOKEN_SLACK_SECONDS
         ),
         resources=resources,
+        resume=_resume_point(settings, job),
     )
     try:
         ref = get_runner(job.runner, settings).submit(spec)
@@ -56,13 +57,31 @@ def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | N
         return job
     job.runner_ref = ref
     job.status = JobStatus.QUEUED
+    resumed = spec.resume.epoch if spec.resume else None
     db.add(
         JobAttempt(
-            job_id=job.id, job_kind=kind, attempt=job.attempt, runner=job.runner, runner_ref=ref
+            job_id=job.id,
+            job_kind=kind,
+            attempt=job.attempt,
+            runner=job.runner,
+            runner_ref=ref,
+            resumed_from_epoch=resumed,
         )
     )
-    events.append(
-        db, job, "status", {"status": "queued", "runner": job.runner, "attempt": job.attempt}
-    )
+    queued: dict[str, Any] = {"status": "queued", "runner": job.runner, "attempt": job.attempt}
+    if resumed is not None:
+        queued["resumed_from_epoch"] = resumed
+    events.append(db, job, "status", queued)
     db.commit()
     return job
+
+
+def _resume_point(settings: Settings, job: Any) -> Resume | None:
+    """The last checkpoint an earlier attempt saved, as a presigned URL, if any."""
+    key = getattr(job, "last_checkpoint_key", None)
+    if not key:
+        return None
+    from api.services.storage import get_storage
+
+    url = get_storage(settings).presign_get(key)
+    return Resume(checkpoint_url=url, epoch=job.last_checkpoint_epoch or 0)
