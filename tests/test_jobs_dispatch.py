@@ -115,7 +115,8 @@ def test_a_killed_worker_fails_its_job_through_the_reconciler(api, live_server):
     ).json()
     _wait_for_exit(api, job["id"])
     assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "running"
-    assert "1 failed" in _reconcile(live_server)
+    # (The pass covers every active job of the test database: check this one's fate.)
+    assert "failed" in _reconcile(live_server)
     got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
     assert got["status"] == "failed"
     assert "Worker lost on attempt 1 of 1" in got["error_message"]
@@ -128,7 +129,7 @@ def test_a_lost_attempt_is_retried_as_a_new_attempt(api, live_server):
         json={"heartbeats": 4, "interval": 0.05, "crash_after": 2, "max_attempts": 2},
     ).json()
     _wait_for_exit(api, job["id"])
-    assert "1 retried" in _reconcile(live_server)
+    assert "retried" in _reconcile(live_server)
     events = _wait_for(api, job["id"], lambda p: p["terminal"])
     got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
     assert got["status"] == "completed" and got["attempt"] == 2
