@@ -24,3 +24,34 @@ def diagnostic_job(user_id: str, heartbeats: int = 0, **fields: Any) -> uuid.UUI
             events.append(db, job, "heartbeat", {"progress": i})
         db.commit()
         return job.id
+
+
+def job_to_dispatch(user_id: str, runner: str, **config: Any) -> uuid.UUID:
+    """A new diagnostic job for `runner`, not yet dispatched (config: the function's)."""
+    extra = {k: config.pop(k) for k in ("resources", "max_attempts") if k in config}
+    return diagnostic_job(
+        user_id, status=JobStatus.PENDING, attempt=0, runner=runner,
+        config={"heartbeats": 3, "interval": 0.05, **config}, **extra,
+    )  # fmt: skip
+
+
+def submit(job_id: uuid.UUID, settings: Any) -> DiagnosticJob:
+    """Dispatch the job as the API does, with `settings` (its runner, its callback URL)."""
+    from api.services.jobs import dispatch
+
+    with new_session() as db:
+        return dispatch.submit(db, settings, db.get(DiagnosticJob, job_id))  # type: ignore[no-any-return]
+
+
+def row(job_id: uuid.UUID) -> DiagnosticJob:
+    with new_session() as db:
+        return db.get(DiagnosticJob, job_id)  # type: ignore[return-value]
+
+
+def wait_for_status(job_id: uuid.UUID, status: JobStatus, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while row(job_id).status != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert row(job_id).status == status, row(job_id).error_message

@@ -13,9 +13,10 @@ import pytest
 
 from api.db.models import DiagnosticJob, JobStatus
 from api.db.session import new_session
-from api.services.jobs import dispatch, lookup
+from api.services.jobs import lookup
 from api.services.jobs.runners import modal as modal_runner
 from api.settings import get_settings
+from tests.jobs import diagnostic_job, job_to_dispatch, row, submit, wait_for_status
 
 
 class StandInModal:
@@ -68,52 +69,24 @@ def stand_in(monkeypatch):  # type: ignore[no-untyped-def]
     return modal
 
 
-def _job(user_id: str, **config: Any) -> uuid.UUID:
-    with new_session() as db:
-        job = DiagnosticJob(
-            user_id=uuid.UUID(user_id), task_type="diagnostic", framework="none", runner="modal",
-            config={"heartbeats": 3, "interval": 0.05, **config},
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        return job.id
-
-
-def _dispatch(job_id: uuid.UUID, settings) -> DiagnosticJob:  # type: ignore[no-untyped-def]
-    with new_session() as db:
-        return dispatch.submit(db, settings, db.get(DiagnosticJob, job_id))  # type: ignore[no-any-return]
-
-
-def _status(job_id: uuid.UUID) -> JobStatus:
-    with new_session() as db:
-        return db.get(DiagnosticJob, job_id).status
-
-
-def _wait(job_id: uuid.UUID, status: JobStatus, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while _status(job_id) != status and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _status(job_id) == status
-
-
 def test_the_modal_runner_spawns_the_deployed_function_by_name(stand_in, live_server, make_user):
     user = make_user("engineer_i")
     settings = get_settings().model_copy(update={"api_base_url": live_server})
-    job_id = _job(user.id)
-    job = _dispatch(job_id, settings)
+    job_id = job_to_dispatch(user.id, "modal")
+    job = submit(job_id, settings)
     assert job.status == JobStatus.QUEUED and job.runner_ref.startswith("fc-")
     ((app_name, name, spec),) = stand_in.spawned
     assert (app_name, name) == ("vision-ai-platform", "diagnostic")
     assert spec["job_id"] == str(job_id) and spec["callback_url"].startswith(live_server)
-    _wait(job_id, JobStatus.COMPLETED)  # the body reported back over HTTP
+    wait_for_status(job_id, JobStatus.COMPLETED)  # the body reported back over HTTP
 
 
 def test_cancel_reaches_modal_and_the_function_stops(stand_in, live_server, make_user):
     user = make_user("engineer_i")
     settings = get_settings().model_copy(update={"api_base_url": live_server})
-    job_id = _job(user.id, heartbeats=1000, interval=0.05)
-    job = _dispatch(job_id, settings)
-    _wait(job_id, JobStatus.RUNNING)
+    job_id = job_to_dispatch(user.id, "modal", heartbeats=1000, interval=0.05)
+    job = submit(job_id, settings)
+    wait_for_status(job_id, JobStatus.RUNNING)
     with new_session() as db:
         from api.db.models import User
 
@@ -121,7 +94,7 @@ def test_cancel_reaches_modal_and_the_function_stops(stand_in, live_server, make
     assert stand_in.cancelled == [(job.runner_ref, True)]
     thread = stand_in.threads[job.runner_ref]
     thread.join(timeout=10)  # told `cancel` at its next callback
-    assert not thread.is_alive() and _status(job_id) == JobStatus.CANCELLED
+    assert not thread.is_alive() and row(job_id).status == JobStatus.CANCELLED
 
 
 def test_a_modal_that_does_not_answer_fails_the_job_quickly(monkeypatch, make_user):
@@ -129,7 +102,7 @@ def test_a_modal_that_does_not_answer_fails_the_job_quickly(monkeypatch, make_us
     user = make_user("engineer_i")
     settings = get_settings().model_copy(update={"modal_call_timeout_seconds": 0.5})
     started = time.monotonic()
-    job = _dispatch(_job(user.id), settings)
+    job = submit(job_to_dispatch(user.id, "modal"), settings)
     assert time.monotonic() - started < 5
     assert job.status == JobStatus.FAILED
     assert "did not answer spawn of vision-ai-platform.diagnostic within 0.5 s" in job.error_message
@@ -143,7 +116,7 @@ def test_without_a_modal_token_the_real_client_fails_the_job_at_once(
     monkeypatch.setenv("MODAL_CONFIG_PATH", str(tmp_path / "no-modal.toml"))
     user = make_user("engineer_i")
     started = time.monotonic()
-    job = _dispatch(_job(user.id), get_settings())
+    job = submit(job_to_dispatch(user.id, "modal"), get_settings())
     assert time.monotonic() - started < get_settings().modal_call_timeout_seconds
     assert job.status == JobStatus.FAILED
     assert "Runner 'modal' could not start the job: Modal refused spawn" in job.error_message
@@ -156,15 +129,11 @@ def test_modal_function_bodies_run_in_process(live_server, make_user):
     from contract.jobs import JobSpec
 
     user = make_user("engineer_i")
-    job_id = _job(user.id)
-    with new_session() as db:
-        row = db.get(DiagnosticJob, job_id)
-        row.status, row.attempt = JobStatus.QUEUED, 1
-        db.commit()
+    job_id = diagnostic_job(user.id, runner="modal")  # queued, attempt 1: as dispatched
     spec = JobSpec(
         job_id=str(job_id), kind="diagnostic", attempt=1, config={"heartbeats": 2, "interval": 0},
         callback_url=f"{live_server}/api/v1/jobs/{job_id}",
         callback_token=tokens.create(get_settings(), job_id, JobKind.DIAGNOSTIC, 1, 600),
     )  # fmt: skip
     assert modal_app.diagnostic.local(spec.model_dump(mode="json")) == 0
-    assert _status(job_id) == JobStatus.COMPLETED
+    assert row(job_id).status == JobStatus.COMPLETED
