@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from api.db.models import TERMINAL_STATUSES, JobAttempt, JobKind, JobStatus
+from api.db.models import TERMINAL_STATUSES, JobKind, JobStatus
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
 from api.services import webhooks
-from api.services.jobs import events
+from api.services.jobs import attempts, events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
 from contract.jobs import (
@@ -156,13 +156,8 @@ def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
     job.error_message = body.error
     if claims.kind == JobKind.TRAINING and body.metrics:
         job.final_metrics = body.metrics
-    attempt = db.scalar(
-        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)
-    )
-    if attempt is not None:
-        attempt.outcome = "succeeded" if body.status == "completed" else "failed"
-        attempt.ended_at = now
-        attempt.reason = body.error
+    outcome = "succeeded" if body.status == "completed" else "failed"
+    attempts.close(db, job, outcome, now, body.error)
     events.append(
         db,
         job,

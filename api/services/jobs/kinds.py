@@ -20,3 +20,12 @@ def kind_of(job: Any) -> JobKind:
         if isinstance(job, model):
             return kind
     raise TypeError(f"{type(job).__name__} is not a job")
+
+
+def find(db: Any, job_id: Any) -> Any | None:
+    """The job with `job_id`, whatever its kind (ids are unique across kinds), or None."""
+    for model in JOB_MODELS.values():
+        job = db.get(model, job_id)
+        if job is not None:
+            return job
+    return None

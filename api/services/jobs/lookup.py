@@ -7,14 +7,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import TERMINAL_STATUSES, JobAttempt, JobStatus, User
+from api.db.models import TERMINAL_STATUSES, JobStatus, User
 from api.errors import Conflict, NotFound
 from api.services import ownership, webhooks
-from api.services.jobs import events
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs import attempts, events
+from api.services.jobs.kinds import find
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
 
@@ -22,12 +21,10 @@ from api.settings import Settings
 def get_for_read(db: Session, user: User, job_id: uuid.UUID) -> Any:
     """The job, of whatever kind, if `user` may read it. NotFound otherwise, with the same
     words whether it is missing or someone else's (its kind is not revealed either)."""
-    for model in JOB_MODELS.values():
-        if db.get(model, job_id) is not None:
-            try:
-                return ownership.get_for_read(db, model, job_id, user)
-            except NotFound:
-                break
+    job = find(db, job_id)
+    if job is not None:
+        with contextlib.suppress(NotFound):
+            return ownership.get_for_read(db, type(job), job_id, user)
     raise NotFound("Job not found")
 
 
@@ -41,11 +38,7 @@ def cancel(db: Session, settings: Settings, user: User, model: Any, job_id: uuid
     now = datetime.now(UTC)
     job.status = JobStatus.CANCELLED
     job.completed_at = now
-    attempt = db.scalar(
-        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)
-    )
-    if attempt is not None:
-        attempt.outcome, attempt.ended_at = "cancelled", now
+    attempts.close(db, job, "cancelled", now)
     events.append(db, job, "status", {"status": "cancelled", "by": str(user.id)})
     webhooks.job_ended(db, job)
     # Committed first: callbacks arriving while the run stops already see `cancelled`.

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db.models import JobAttempt, JobStatus
+from api.db.models import JobStatus
 from api.services import webhooks
-from api.services.jobs import dispatch, events
+from api.services.jobs import attempts, dispatch, events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
@@ -64,7 +64,7 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
             if reason is None:
                 db.rollback()
                 continue
-            _close_attempt(db, job, reason, now)
+            attempts.close(db, job, "lost", now, reason)
             if job.attempt < job.max_attempts:
                 events.append(
                     db,
@@ -91,12 +91,3 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 db.commit()
                 summary.failed.append(str(job.id))
     return summary
-
-
-def _close_attempt(db: Session, job: Any, reason: str, now: datetime) -> None:
-    attempt = db.scalar(
-        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)
-    )
-    if attempt is not None:
-        attempt.outcome, attempt.reason, attempt.ended_at = "lost", reason, now
-        attempt.compute_seconds = (now - attempt.started_at).total_seconds()

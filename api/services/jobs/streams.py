@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db.models import TERMINAL_STATUSES
 from api.db.session import new_session
 from api.services.jobs import events
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.kinds import find
 from api.services.jobs.wakeups import for_current_loop
 from api.settings import Settings
 
@@ -36,7 +36,7 @@ def _read(settings: Settings, job_id: uuid.UUID, after: int) -> tuple[list[dict[
     """The next events after `after`, and whether the job has ended with nothing more to read."""
     with new_session(settings) as db:
         rows = events.after(db, job_id, after, _BATCH)
-        job = next((j for m in JOB_MODELS.values() if (j := db.get(m, job_id)) is not None), None)
+        job = find(db, job_id)
         newest = rows[-1].seq if rows else after
         ended = job is None or (job.status in TERMINAL_STATUSES and job.last_event_seq <= newest)
         return [events.as_dict(r) for r in rows], ended
