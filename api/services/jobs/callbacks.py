@@ -184,7 +184,7 @@ def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactReque
     from api.services.storage import InvalidKey, get_storage, validate_key
 
     job, ack = _admit(db, claims, body, "artifacts")
-    if ack is not None and ack.cancel or job.status in TERMINAL_STATUSES:
+    if job.status in TERMINAL_STATUSES:  # (a cancel answer implies this too)
         raise Conflict(
             f"The job has ended ({job.status.value}): nothing more to upload", code="job_ended"
         )
