@@ -119,3 +119,6 @@ class CallbackAck(BaseModel):
 
     applied: bool  # False: a duplicate, or recorded but ignored (after cancel or done)
     cancel: bool = False
+    # To a validation: whether this epoch is the job's best so far (the API decides, so
+    # a resumed attempt agrees with its predecessors).
+    is_best: bool | None = None

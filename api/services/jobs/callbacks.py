@@ -252,4 +252,4 @@ def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
     }
     events.append(db, job, "validation", summary)
     db.commit()
-    return CallbackAck(applied=True)
+    return CallbackAck(applied=True, is_best=is_best)
