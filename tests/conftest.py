@@ -33,6 +33,8 @@ os.environ.update(
         "API_BASE_URL": "http://testserver",
         "LOG_LEVEL": "WARNING",
         "WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the test receivers listen on loopback
+        # Workers' file cache and framework settings stay inside the test's folder.
+        "VAP_CACHE_DIR": str(DATA_DIR / "cache"),
     }
 )
 
@@ -246,3 +248,22 @@ def docker_engine():  # type: ignore[no-untyped-def]
         yield engine
     finally:
         engine.stop()
+
+
+@pytest.fixture()
+def api(live_server):  # type: ignore[no-untyped-def]
+    """An httpx client logged in to the live server as a new engineer."""
+    email = f"jobs-{uuid.uuid4().hex[:8]}@example.com"
+    password = "dispatch tests password"
+    import httpx
+
+    with httpx.Client(base_url=live_server, timeout=30) as c:
+        assert (
+            c.post("/api/v1/auth/register", json={"email": email, "password": password}).status_code
+            == 201
+        )
+        token = c.post("/api/v1/auth/login", data={"username": email, "password": password}).json()[
+            "access_token"
+        ]
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c

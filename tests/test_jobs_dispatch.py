@@ -6,45 +6,16 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
-import httpx
 import pytest
 
-
-@pytest.fixture()
-def api(live_server):  # type: ignore[no-untyped-def]
-    """An httpx client logged in to the live server as a new engineer."""
-    email = f"jobs-{uuid.uuid4().hex[:8]}@example.com"
-    password = "dispatch tests password"
-    with httpx.Client(base_url=live_server, timeout=30) as c:
-        assert (
-            c.post("/api/v1/auth/register", json={"email": email, "password": password}).status_code
-            == 201
-        )
-        token = c.post("/api/v1/auth/login", data={"username": email, "password": password}).json()[
-            "access_token"
-        ]
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
-
-
-def _wait_for(api, job_id: str, predicate, timeout: float = 60) -> list[dict]:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = api.get(f"/api/v1/jobs/{job_id}/events?after=0").json()
-        if predicate(page):
-            return page["events"]
-        time.sleep(0.1)
-    raise AssertionError(
-        f"timed out; events: {api.get(f'/api/v1/jobs/{job_id}/events?after=0').json()}"
-    )
+from tests.live import reconcile, wait_for
 
 
 def test_a_diagnostic_job_runs_in_a_worker_process_and_reports_back(api):
     job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 3, "interval": 0.05}).json()
     assert job["status"] == "queued" and job["runner"] == "local" and job["attempt"] == 1
-    events = _wait_for(api, job["id"], lambda p: p["terminal"])
+    events = wait_for(api, job["id"], lambda p: p["terminal"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     statuses = [e["data"]["status"] for e in events if e["type"] == "status"]
     assert statuses == ["pending", "queued", "running", "completed"]
@@ -61,14 +32,14 @@ def test_a_failing_function_fails_the_job_with_its_reason(api):
     job = api.post(
         "/api/v1/diagnostics/jobs", json={"heartbeats": 1, "interval": 0, "fail": True}
     ).json()
-    _wait_for(api, job["id"], lambda p: p["terminal"])
+    wait_for(api, job["id"], lambda p: p["terminal"])
     got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
     assert got["status"] == "failed" and "failed on request" in got["error_message"]
 
 
 def test_cancel_stops_the_worker_process_within_seconds(api):
     job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 1000, "interval": 0.1}).json()
-    events = _wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
+    events = wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
     pid = int(next(e for e in events if e["type"] == "log")["data"]["message"].rsplit(" ", 1)[1])
     started = time.monotonic()
     r = api.post(f"/api/v1/diagnostics/jobs/{job['id']}/cancel")
@@ -83,26 +54,8 @@ def test_cancel_stops_the_worker_process_within_seconds(api):
     assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "cancelled"
 
 
-def _reconcile(live_server: str) -> str:
-    """`vap reconcile` as an operator (or the serve loop) runs it, against the live API's
-    database, with the live API's URL for the workers it starts."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = {**os.environ, "API_BASE_URL": live_server, "PYTHONPATH": str(Path(__file__).parents[1])}
-    out = subprocess.run(
-        [sys.executable, "-m", "api.cli", "reconcile"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
-
-
 def _wait_for_exit(api, job_id: str) -> None:  # type: ignore[no-untyped-def]
-    events = _wait_for(api, job_id, lambda p: any(e["type"] == "log" for e in p["events"]))
+    events = wait_for(api, job_id, lambda p: any(e["type"] == "log" for e in p["events"]))
     pid = int(next(e for e in events if e["type"] == "log")["data"]["message"].rsplit(" ", 1)[1])
     deadline = time.monotonic() + 20
     while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
@@ -116,7 +69,7 @@ def test_a_killed_worker_fails_its_job_through_the_reconciler(api, live_server):
     _wait_for_exit(api, job["id"])
     assert api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()["status"] == "running"
     # (The pass covers every active job of the test database: check this one's fate.)
-    assert "failed" in _reconcile(live_server)
+    assert "failed" in reconcile(live_server)
     got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
     assert got["status"] == "failed"
     assert "Worker lost on attempt 1 of 1" in got["error_message"]
@@ -129,8 +82,8 @@ def test_a_lost_attempt_is_retried_as_a_new_attempt(api, live_server):
         json={"heartbeats": 4, "interval": 0.05, "crash_after": 2, "max_attempts": 2},
     ).json()
     _wait_for_exit(api, job["id"])
-    assert "retried" in _reconcile(live_server)
-    events = _wait_for(api, job["id"], lambda p: p["terminal"])
+    assert "retried" in reconcile(live_server)
+    events = wait_for(api, job["id"], lambda p: p["terminal"])
     got = api.get(f"/api/v1/diagnostics/jobs/{job['id']}").json()
     assert got["status"] == "completed" and got["attempt"] == 2
     lost = next(e for e in events if e["type"] == "attempt_lost")
@@ -141,7 +94,7 @@ def test_a_lost_attempt_is_retried_as_a_new_attempt(api, live_server):
 
 def test_any_kind_of_job_is_cancelled_through_one_route(api):
     job = api.post("/api/v1/diagnostics/jobs", json={"heartbeats": 1000, "interval": 0.1}).json()
-    _wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
+    wait_for(api, job["id"], lambda p: any(e["type"] == "heartbeat" for e in p["events"]))
     r = api.post(f"/api/v1/jobs/{job['id']}/cancel")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert api.post(f"/api/v1/jobs/{job['id']}/cancel").json()["error"]["code"] == "job_ended"

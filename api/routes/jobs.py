@@ -24,9 +24,10 @@ from contract.jobs import (
 )
 
 if TYPE_CHECKING:
-    from api.services.jobs import callbacks, lookup, streams, tokens, viewers
+    from api.services.jobs import callbacks, inputs, lookup, streams, tokens, viewers
 else:
     callbacks = lazy_module("api.services.jobs.callbacks")
+    inputs = lazy_module("api.services.jobs.inputs")
     lookup = lazy_module("api.services.jobs.lookup")
     streams = lazy_module("api.services.jobs.streams")
     tokens = lazy_module("api.services.jobs.tokens")
@@ -75,6 +76,20 @@ def artifacts(
 @router.post("/{job_id}/done", response_model=CallbackAck)
 def done(body: Done, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.done(db, claims, body)
+
+
+@router.get("/{job_id}/inputs/files")
+def input_files(
+    claims: JobClaimsDep,
+    db: SessionDep,
+    settings: SettingsDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict:
+    """For the job's function: a page of its dataset snapshot's files (path, size, sha256,
+    presigned GET URL). Read-only, so it carries no sequence number."""
+    job = callbacks.job_of(db, claims)
+    return inputs.snapshot_files(db, settings, job, offset, limit)
 
 
 @router.get(

@@ -142,6 +142,9 @@ class TestRun(DispatchedJob, Base):
     dataset_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("datasets.id", ondelete="RESTRICT"), index=True
     )
+    dataset_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dataset_snapshots.id", ondelete="RESTRICT"), index=True
+    )
     checkpoint_key: Mapped[str | None] = mapped_column(String(500))
     enable_xai: Mapped[bool] = mapped_column(default=False)
     xai_method: Mapped[str | None] = mapped_column(String(32))
@@ -173,6 +176,9 @@ class InferenceJob(DispatchedJob, Base):
     checkpoint_key: Mapped[str | None] = mapped_column(String(500))
     dataset_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("datasets.id", ondelete="RESTRICT"), index=True
+    )
+    dataset_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dataset_snapshots.id", ondelete="RESTRICT"), index=True
     )
     image_keys: Mapped[list[Any] | None]
     enable_xai: Mapped[bool] = mapped_column(default=False)

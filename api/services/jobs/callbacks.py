@@ -34,6 +34,14 @@ from contract.jobs import (
 )
 
 
+def job_of(db: Session, claims: JobClaims) -> Any:
+    """The job a callback token names (read, not locked)."""
+    job = db.get(JOB_MODELS[claims.kind], claims.job_id)
+    if job is None:
+        raise NotFound("Job not found")
+    return job
+
+
 def _locked_job(db: Session, claims: JobClaims) -> Any:
     job = db.get(JOB_MODELS[claims.kind], claims.job_id, with_for_update=True)
     if job is None:
@@ -118,6 +126,8 @@ def event(db: Session, claims: JobClaims, body: Event) -> CallbackAck:
         return ack
     if body.type == "checkpoint":
         _record_checkpoint(claims, job, body.data)  # durable: it is the resume point
+    elif body.type == "results":
+        _record_results(claims, job, body.data)  # durable: where the results are
     elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
         _relaxed_durability(db)
     _mark_running(db, job)
@@ -143,6 +153,23 @@ def _record_checkpoint(claims: JobClaims, job: Any, data: dict[str, Any]) -> Non
         job.last_checkpoint_key, job.last_checkpoint_epoch = key, epoch
     if data.get("best"):
         job.best_checkpoint_key = key
+
+
+def _record_results(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
+    """Where a test run or inference job left its results: {"key", "visualizations",
+    "count"}, under the job's own `results/{id}/` prefix."""
+    if claims.kind not in (JobKind.TEST_RUN, JobKind.INFERENCE):
+        raise BadRequest("Results belong to test runs and inference jobs", code="bad_results")
+    prefix = f"results/{job.id}/"
+    key, visuals, count = data.get("key"), data.get("visualizations"), data.get("count")
+    if not isinstance(key, str) or not key.startswith(prefix):
+        raise BadRequest(f"A results key must lie under {prefix}", code="bad_results")
+    if visuals is not None and (not isinstance(visuals, str) or not visuals.startswith(prefix)):
+        raise BadRequest(f"Visualizations must lie under {prefix}", code="bad_results")
+    if not isinstance(count, int) or count < 0:
+        raise BadRequest("Results need their image count (an integer >= 0)", code="bad_results")
+    job.results_key, job.visualizations_prefix = key, visuals
+    job.processed_images = count
 
 
 def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
@@ -206,15 +233,27 @@ def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactReque
 
 
 def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
-    """One epoch's validation of a training job: stored (once per epoch), best tracked."""
+    """One epoch's validation of a training job: stored (once per epoch), best tracked.
+    For a test run: its measured metrics (sent once, at the end)."""
     from api.db.models import TrainingValidationResult
 
-    if claims.kind != JobKind.TRAINING:
-        raise BadRequest("Validation results belong to training jobs", code="not_training")
+    if claims.kind not in (JobKind.TRAINING, JobKind.TEST_RUN):
+        raise BadRequest(
+            "Validation results belong to training jobs and test runs", code="not_training"
+        )
     job, ack = _admit(db, claims, body, "validation")
     if ack:
         return ack
     _mark_running(db, job)
+    if claims.kind == JobKind.TEST_RUN:
+        job.overall_metrics = {**body.metrics, body.primary_metric_name: body.primary_metric_value}
+        job.per_class_metrics = body.per_class_metrics
+        job.confusion_matrix = body.confusion_matrix
+        job.pr_curves = body.pr_curves
+        events.append(db, job, "metrics", {"primary": {body.primary_metric_name:
+                      body.primary_metric_value}, "metrics": body.metrics})  # fmt: skip
+        db.commit()
+        return CallbackAck(applied=True)
     maximize = job.primary_metric_direction != "minimize"
     best = job.best_metrics or {}
     previous = best.get(body.primary_metric_name)

@@ -21,9 +21,12 @@ from contract.jobs import JobSpec, Resources, Resume
 _TOKEN_SLACK_SECONDS = 3600  # the token outlives the job's own timeout by this much
 
 
-def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | None = None) -> Any:
+def submit(db: Session, settings: Settings, job: Any) -> Any:
     """Start a new attempt of `job` on its runner (job.runner, else the default) and
-    commit. The job ends `queued`, or `failed` saying why the runner refused it."""
+    commit. The job ends `queued`, or `failed` saying why the runner refused it. Its
+    inputs are presigned afresh for every attempt (`jobs/inputs.py`)."""
+    from api.services.jobs import inputs
+
     kind = kind_of(job)
     job.attempt = (job.attempt or 0) + 1
     job.last_callback_seq = 0
@@ -37,7 +40,7 @@ def submit(db: Session, settings: Settings, job: Any, inputs: dict[str, str] | N
         model=getattr(job, "model_name", None),
         task_type=job.task_type,
         config=job.config or {},
-        inputs=inputs or {},
+        inputs=inputs.for_job(db, settings, job),
         callback_url=f"{settings.api_base_url.rstrip('/')}/api/v1/jobs/{job.id}",
         callback_token=tokens.create(
             settings, job.id, kind, job.attempt, resources.timeout_seconds + _TOKEN_SLACK_SECONDS

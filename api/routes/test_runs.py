@@ -1,0 +1,76 @@
+"""Test runs: measure a trained model on a labelled dataset; per-image results."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.lazy import lazy_module
+from api.schemas.common import Page, PageParams
+from api.schemas.evaluation import ResultsPage, TestRunCreate, TestRunRead
+
+if TYPE_CHECKING:
+    from api.services import ownership, results, test_runs
+    from api.services.jobs import lookup
+else:
+    ownership = lazy_module("api.services.ownership")
+    results = lazy_module("api.services.results")
+    test_runs = lazy_module("api.services.test_runs")
+    lookup = lazy_module("api.services.jobs.lookup")
+
+router = APIRouter(prefix="/api/v1/test-runs", tags=["test runs"])
+
+
+def _model():  # type: ignore[no-untyped-def]
+    from api.db.models import TestRun
+
+    return TestRun
+
+
+@router.post("", response_model=TestRunRead, status_code=status.HTTP_201_CREATED)
+def create_test_run(
+    data: TestRunCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> object:
+    """Evaluate a training job's best (or last) checkpoint on a labelled dataset with the
+    same classes: overall and per-class metrics, confusion matrix, PR curves, per-image
+    results and drawn visualizations."""
+    return test_runs.read(test_runs.create(db, settings, user, data))
+
+
+@router.get("", response_model=Page[TestRunRead])
+def list_test_runs(
+    user: CurrentUser,
+    db: SessionDep,
+    page: Annotated[PageParams, Depends()],
+    training_job_id: uuid.UUID | None = None,
+) -> object:
+    return test_runs.list_for(db, user, page, training_job_id)
+
+
+@router.get("/{test_run_id}", response_model=TestRunRead)
+def get_test_run(test_run_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    return test_runs.read(ownership.get_for_read(db, _model(), test_run_id, user))
+
+
+@router.get("/{test_run_id}/results", response_model=ResultsPage)
+def test_run_results(
+    test_run_id: uuid.UUID,
+    user: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> object:
+    """Per image: predictions, ground truth and their comparison; 409 before there are any."""
+    job = ownership.get_for_read(db, _model(), test_run_id, user)
+    return results.page(settings, job, offset, limit)
+
+
+@router.post("/{test_run_id}/cancel", response_model=TestRunRead)
+def cancel_test_run(
+    test_run_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> object:
+    return test_runs.read(lookup.cancel(db, settings, user, _model(), test_run_id))

@@ -1,0 +1,60 @@
+"""Test runs: a trained model measured on a labelled dataset (functions/evaluate.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from api.db.models import TestRun, User
+from api.schemas.common import Page, PageParams
+from api.schemas.evaluation import TestRunCreate, TestRunRead
+from api.services import model_jobs, ownership
+from api.services.pagination import paginate
+from api.settings import Settings
+
+
+def create(db: Session, settings: Settings, user: User, req: TestRunCreate) -> TestRun:
+    trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
+    dataset, snapshot = model_jobs.dataset_snapshot(
+        db, settings, user, req.dataset_id, trained, labelled=True
+    )
+    job = TestRun(
+        user_id=user.id,
+        project_id=trained.project_id,
+        training_job_id=trained.id,
+        dataset_id=dataset.id,
+        dataset_snapshot_id=snapshot.id,
+        task_type=trained.task_type,
+        framework=trained.framework,
+        checkpoint_key=checkpoint,
+        enable_xai=req.enable_xai,
+        xai_method="gradcam" if req.enable_xai else None,
+        total_images=snapshot.num_images,
+        config={
+            "split": req.split,
+            "checkpoint": req.checkpoint,
+            "model_name": trained.model_name,
+            "max_visualizations": req.max_visualizations,
+            "enable_xai": req.enable_xai,
+        },
+        runner=req.runner,
+        max_attempts=req.max_attempts,
+        resources={"gpu": req.gpu, "timeout_seconds": req.timeout_seconds},
+    )
+    return model_jobs.start(db, settings, job)  # type: ignore[no-any-return]
+
+
+def read(job: TestRun) -> TestRunRead:
+    out = TestRunRead.model_validate(job)
+    out.has_results = job.results_key is not None
+    return out
+
+
+def list_for(
+    db: Session, user: User, page: PageParams, training_job_id: uuid.UUID | None = None
+) -> Page[TestRunRead]:
+    query = ownership.visible_to(user, TestRun)
+    if training_job_id:
+        query = query.where(TestRun.training_job_id == training_job_id)
+    return paginate(db, query, page, TestRunRead, TestRun.created_at.desc(), TestRun.id)
