@@ -48,7 +48,34 @@ def diagnostic(spec: dict[str, Any]) -> int:
     return run_spec(spec)
 
 
-FUNCTIONS = {"diagnostic": diagnostic}
+# The GPU functions. Each runs one JobSpec through `functions/` exactly as the local and
+# Docker runners do; a preempted or crashed input restarts and resumes from the job's
+# last checkpoint, which the new attempt's spec names.
+@app.function(gpu=GPU, timeout=TIMEOUT, retries=RETRIES)
+def train(spec: dict[str, Any]) -> int:
+    """Train a model (functions/train.py)."""
+    from functions.runtime import run_spec
+
+    return run_spec(spec)
+
+
+@app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
+def evaluate(spec: dict[str, Any]) -> int:
+    """A test run: measure a checkpoint on a labelled dataset (functions/evaluate.py)."""
+    from functions.runtime import run_spec
+
+    return run_spec(spec)
+
+
+@app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
+def infer(spec: dict[str, Any]) -> int:
+    """Predictions on images or a dataset (functions/infer.py)."""
+    from functions.runtime import run_spec
+
+    return run_spec(spec)
+
+
+FUNCTIONS = {"diagnostic": diagnostic, "train": train, "evaluate": evaluate, "infer": infer}
 
 
 @app.function(schedule=modal.Period(minutes=1), secrets=[modal.Secret.from_name("vap-reconcile")])

@@ -19,12 +19,15 @@ import httpx
 
 from contract.jobs import (
     CONTRACT_VERSION,
+    ArtifactRequest,
+    ArtifactUrls,
     Callback,
     CallbackAck,
     Done,
     Event,
     Heartbeat,
     JobSpec,
+    Validation,
 )
 
 _RETRY_DELAYS = (0.5, 1, 2, 4, 8, 16)
@@ -70,6 +73,9 @@ class JobClient:
         self._previous_sigterm = signal.signal(signal.SIGTERM, on_term)
 
     def _send(self, path: str, body: Callback) -> CallbackAck:
+        return CallbackAck.model_validate(self._post(path, body))
+
+    def _post(self, path: str, body: Callback) -> dict[str, Any]:
         payload = body.model_dump(mode="json")
         for delay in (*_RETRY_DELAYS, None):
             try:
@@ -81,9 +87,9 @@ class JobClient:
                     raise Superseded(r.text)
                 if r.status_code >= 400:
                     raise CallbackRejected(f"{path}: {r.status_code} {r.text[:500]}")
-                ack = CallbackAck.model_validate(r.json())
-                self.cancelled = self.cancelled or ack.cancel
-                return ack
+                answer: dict[str, Any] = r.json()
+                self.cancelled = self.cancelled or bool(answer.get("cancel"))
+                return answer
             if delay is None:
                 break
             time.sleep(delay)
@@ -102,6 +108,49 @@ class JobClient:
         return self._send(
             "event", Event(attempt=self.spec.attempt, seq=self._next(), type=type, data=data)
         )
+
+    def validation(self, **fields: Any) -> CallbackAck:
+        return self._send(
+            "validation", Validation(attempt=self.spec.attempt, seq=self._next(), **fields)
+        )
+
+    def artifact_urls(self, names: list[str]) -> ArtifactUrls:
+        body = ArtifactRequest(attempt=self.spec.attempt, seq=self._next(), names=names)
+        return ArtifactUrls.model_validate(self._post("artifacts", body))
+
+    def upload(self, name: str, path: Path) -> str:
+        """Upload a file under the job's storage prefix; its storage key."""
+        answer = self.artifact_urls([name])
+        for delay in (*_RETRY_DELAYS, None):
+            try:
+                with open(path, "rb") as f:
+                    r = httpx.put(answer.urls[name], content=f, timeout=600)
+                if r.status_code < 300:
+                    return answer.keys[name]
+                if r.status_code < 500:
+                    raise CallbackRejected(f"upload of {name}: {r.status_code} {r.text[:300]}")
+            except httpx.TransportError:
+                pass
+            if delay is None:
+                break
+            time.sleep(delay)
+        raise CallbackRejected(f"upload of {name}: storage did not answer")
+
+    def input_files(self, offset: int, limit: int = 1000) -> dict[str, Any]:
+        """A page of the job's dataset files: {"total", "files": [{path, size, sha256, url}]}."""
+        for delay in (*_RETRY_DELAYS, None):
+            try:
+                r = self.http.get("inputs/files", params={"offset": offset, "limit": limit})
+            except httpx.TransportError:
+                r = None
+            if r is not None and r.status_code < 500:
+                if r.status_code >= 400:
+                    raise CallbackRejected(f"inputs/files: {r.status_code} {r.text[:500]}")
+                return r.json()  # type: ignore[no-any-return]
+            if delay is None:
+                break
+            time.sleep(delay)
+        raise CallbackRejected("inputs/files: the API did not answer")
 
     def done(
         self,

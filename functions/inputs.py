@@ -1,0 +1,113 @@
+"""Fetching a job's inputs: the dataset snapshot and its files, weights, checkpoints.
+
+Files are kept in a content-addressed cache (by sha256) shared by every job on the
+machine, so a retry, a second attempt or the next job on the same data downloads
+nothing; every byte is checked against the snapshot's sha256 before it is used (a
+snapshot names exactly the bytes a job trains on). The job's data folder is made of
+hard links into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from contract.manifest import Snapshot
+from functions.client import JobClient
+
+_PARALLEL = 8
+_RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+class InputError(Exception):
+    """An input could not be fetched or does not match its checksum."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("VAP_CACHE_DIR") or str(Path.home() / ".cache" / "vap")
+    path = Path(base) / "files"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def download(url: str, dest: Path, sha256: str | None = None) -> Path:
+    """GET `url` into `dest` (atomically), retrying transient failures; InputError when
+    the bytes do not hash to `sha256`."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for delay in (*_RETRY_DELAYS, None):
+        try:
+            digest = hashlib.sha256()
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+            with os.fdopen(fd, "wb") as out, httpx.stream("GET", url, timeout=120) as r:
+                if r.status_code >= 400:
+                    if r.status_code < 500:
+                        raise InputError(f"GET {url.split('?')[0]}: {r.status_code}")
+                    raise httpx.TransportError(f"{r.status_code}")
+                for chunk in r.iter_bytes(1024 * 1024):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if sha256 and digest.hexdigest() != sha256:
+                os.unlink(tmp)
+                raise InputError(f"{dest.name}: its bytes do not match the snapshot's sha256")
+            os.replace(tmp, dest)
+            return dest
+        except httpx.TransportError:
+            Path(tmp).unlink(missing_ok=True)
+            if delay is None:
+                break
+            time.sleep(delay)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    raise InputError(f"GET {url.split('?')[0]}: no answer after {len(_RETRY_DELAYS)} retries")
+
+
+def _cached(url: str, sha256: str) -> Path:
+    path = cache_dir() / sha256[:2] / sha256
+    if not path.exists():
+        download(url, path, sha256)
+    return path
+
+
+def _link(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:  # another filesystem
+        shutil.copyfile(src, dest)
+
+
+def fetch_snapshot(client: JobClient, into: Path) -> Snapshot:
+    """The job's snapshot, with every file it names under `into` (same relative paths)."""
+    url = client.spec.inputs.get("snapshot")
+    if not url:
+        raise InputError("The job spec names no dataset snapshot")
+    raw = download(url, into / ".snapshot.json")
+    snapshot = Snapshot.model_validate_json(raw.read_text())
+    files_dir = into / "files"
+    offset, total = 0, None
+    with ThreadPoolExecutor(_PARALLEL) as pool:
+        while total is None or offset < total:
+            page = client.input_files(offset)
+            total = page["total"]
+            if not page["files"]:
+                break
+            done = pool.map(lambda f: (f, _cached(f["url"], f["sha256"])), page["files"])
+            for f, cached in done:
+                _link(cached, files_dir / f["path"])
+            offset += len(page["files"])
+    return snapshot
+
+
+def fetch(client: JobClient, name: str, dest: Path) -> Path | None:
+    """The input `name` (weights, checkpoint, image:...) downloaded to `dest`, or None when
+    the spec has no such input."""
+    url = client.spec.inputs.get(name)
+    return download(url, dest) if url else None
