@@ -26,6 +26,7 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/training/config-schema"),  # static: the same for everyone
 }
 # Authorised by an HMAC signature in the URL (tests/test_storage.py checks forgeries),
 # or by a job-scoped callback token (tests/test_job_callbacks.py checks those).
@@ -36,6 +37,7 @@ JOB_CALLBACKS = {
     "/api/v1/jobs/{job_id}/validation",
     "/api/v1/jobs/{job_id}/artifacts",
     "/api/v1/jobs/{job_id}/done",
+    "/api/v1/jobs/{job_id}/inputs/files",
 }
 # Administrative routes: a non-manager gets 403 whatever the id.
 MANAGER_PREFIXES = ("/api/v1/users", "/api/v1/operations/")
@@ -51,6 +53,26 @@ COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | Non
     },
     ("POST", "/api/v1/diagnostics/jobs"): None,  # names no other resource
     ("POST", "/api/v1/webhooks"): None,  # names no other resource
+    ("POST", "/api/v1/pretrained-weights"): None,  # names no other resource
+    ("POST", "/api/v1/training/jobs"): lambda w: {
+        "json": {
+            "dataset_id": w.ids["dataset_id"],
+            "framework": "timm",
+            "model_name": "resnet18",
+            "project_id": w.ids["project_id"],
+            "start": False,
+        }
+    },  # fmt: skip
+    ("POST", "/api/v1/test-runs"): lambda w: {
+        "json": {"training_job_id": w.ids["training_job_id"], "dataset_id": w.ids["dataset_id"]}
+    },
+    ("POST", "/api/v1/inference/jobs"): lambda w: {
+        "json": {"training_job_id": w.ids["training_job_id"], "dataset_id": w.ids["dataset_id"]}
+    },
+    ("POST", "/api/v1/inference/upload"): lambda w: {
+        "data": {"training_job_id": w.ids["training_job_id"]},
+        "files": [("files", ("a.png", build.digits_png(0), "image/png"))],
+    },
     ("POST", "/api/v1/datasets/uploads"): lambda w: {
         "json": {
             "name": "into your project",
@@ -62,6 +84,7 @@ COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | Non
 }
 # Bodies sent to id routes (valid ones, so the answer is about the id); default {}.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/v1/pretrained-weights/{weight_id}"): {"name": "walk"},
     ("POST", "/api/v1/datasets/{dataset_id}/split"): {"strategy": "ratio"},
     ("POST", "/api/v1/datasets/{dataset_id}/snapshots"): {"version_tag": "walk"},
     ("POST", "/api/v1/datasets/uploads/{dataset_id}/complete"): {
@@ -142,13 +165,40 @@ def world(client, make_user) -> World:
     )
     w.ids["snapshot_id"] = snapshot.json()["id"]
     w.ids["job_id"] = str(_queued_diagnostic_job(owner.id))
+    # A training job (with checkpoints, as if it had run) on a dataset of its own, and a
+    # test run and an inference job of it.
+    other = upload_dataset(client, owner, files=build.imagefolder_files(train=2, val=1))
+    trained = client.post(
+        "/api/v1/training/jobs",
+        json={"dataset_id": other.json()["id"], "framework": "timm", "model_name": "resnet18",
+              "start": False},
+        headers=owner.headers,
+    )  # fmt: skip
+    assert trained.status_code == 201, trained.text
+    w.ids["training_job_id"] = trained.json()["id"]
+    w.ids["test_run_id"], w.ids["inference_job_id"] = _model_jobs(owner.id, trained.json()["id"])
     hook = client.post(
         "/api/v1/webhooks",
         json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},
         headers=owner.headers,
     )
     w.ids["webhook_id"] = hook.json()["id"]
+    weight = client.post(
+        "/api/v1/pretrained-weights",
+        data={"name": "private weights", "framework": "timm", "base_architecture": "resnet18"},
+        files={"file": ("w.safetensors", _tiny_safetensors(), "application/octet-stream")},
+        headers=owner.headers,
+    )
+    assert weight.status_code == 201, weight.text
+    w.ids["weight_id"] = weight.json()["id"]
     return w
+
+
+def _tiny_safetensors() -> bytes:
+    import numpy as np
+    from safetensors.numpy import save
+
+    return save({"w": np.zeros(2, dtype=np.float32)})
 
 
 def _queued_diagnostic_job(user_id: str) -> uuid.UUID:
@@ -156,10 +206,29 @@ def _queued_diagnostic_job(user_id: str) -> uuid.UUID:
     return diagnostic_job(user_id)
 
 
+def _model_jobs(user_id: str, training_job_id: str) -> tuple[str, str]:
+    """A test run and an inference job of the training job, written as the dispatcher
+    leaves them (no worker), after giving the training job a checkpoint."""
+    from api.db.models import InferenceJob, InferenceType, JobStatus, TestRun, TrainingJob
+    from api.db.session import new_session
+
+    with new_session() as db:
+        trained = db.get(TrainingJob, uuid.UUID(training_job_id))
+        trained.best_checkpoint_key = f"checkpoints/{training_job_id}/best.ckpt"
+        common = {"user_id": uuid.UUID(user_id), "training_job_id": trained.id,
+                  "task_type": trained.task_type, "framework": "timm",
+                  "status": JobStatus.QUEUED, "attempt": 1}  # fmt: skip
+        run = TestRun(dataset_id=trained.dataset_id, **common)
+        infer = InferenceJob(inference_type=InferenceType.SINGLE, **common)
+        db.add_all([run, infer])
+        db.commit()
+        return str(run.id), str(infer.id)
+
+
 def _classify(method: str, path: str) -> str:
     if (method, path) in PUBLIC:
         return "public"
-    if path.startswith(SIGNED_PREFIXES) or (method == "POST" and path in JOB_CALLBACKS):
+    if path.startswith(SIGNED_PREFIXES) or path in JOB_CALLBACKS:
         return "signed"
     if path.startswith(MANAGER_PREFIXES):
         return "manager"
@@ -212,7 +281,7 @@ def test_a_foreign_id_answers_exactly_as_a_missing_one(client, app, world):
             f"{method} {path} tells foreign ids from missing ones"
         )
         checked += 1
-    assert checked >= 21
+    assert checked >= 35
 
 
 def test_listings_never_show_another_users_resources(client, app, world):
@@ -254,3 +323,11 @@ def test_the_owners_resources_are_untouched_after_the_walk(client, app, world):
         f"/api/v1/datasets/{world.ids['dataset_id']}/snapshots", headers=world.owner.headers
     )
     assert [s["version_tag"] for s in r.json()] == ["v1"]
+    r = client.get(
+        f"/api/v1/pretrained-weights/{world.ids['weight_id']}", headers=world.owner.headers
+    )
+    assert r.status_code == 200 and r.json()["name"] == "private weights"
+    r = client.get(
+        f"/api/v1/training/jobs/{world.ids['training_job_id']}", headers=world.owner.headers
+    )
+    assert r.status_code == 200 and r.json()["status"] == "pending"

@@ -40,9 +40,33 @@ def test_the_catalog_lists_models_by_task_and_framework(client, owner):
     assert {m["framework"] for m in timm} == {"timm"}
     resnet = next(m for m in timm if m["name"] == "resnet18")
     assert resnet["parameters"] == 11_689_512 and resnet["default_image_size"] == 224
-    assert resnet["pretrained_available"] is False  # nothing in this user's registry
     bad = client.get("/api/v1/models?task_type=painting", headers=owner.headers)
     assert bad.status_code == 422 and "error" in bad.json()
+
+
+def test_the_catalog_says_where_registry_weights_fit(client, owner, make_user):
+    import numpy as np
+    from safetensors.numpy import save
+
+    def available(account) -> bool:  # type: ignore[no-untyped-def]
+        models = client.get("/api/v1/models?framework=timm", headers=account.headers).json()
+        return next(m for m in models["models"] if m["name"] == "efficientnet_b0")[
+            "pretrained_available"
+        ]
+
+    stranger = make_user()
+    public = client.get(
+        "/api/v1/pretrained-weights?base_architecture=efficientnet_b0", headers=stranger.headers
+    ).json()["total"]
+    r = client.post(
+        "/api/v1/pretrained-weights",
+        data={"name": "mine", "framework": "timm", "base_architecture": "efficientnet_b0"},
+        files={"file": ("w.safetensors", save({"w": np.zeros(2, np.float32)}), "x/y")},
+        headers=owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert available(owner) is True
+    assert available(stranger) is (public > 0)  # a private file is not theirs to use
 
 
 def test_the_config_schema_has_typed_fields_and_presets(client, owner):

@@ -77,14 +77,14 @@ def list_inference_jobs(
     return inference.list_for(db, user, page, training_job_id)
 
 
-@router.get("/jobs/{job_id}", response_model=InferenceJobRead)
-def get_inference_job(job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return inference.read(ownership.get_for_read(db, _model(), job_id, user))
+@router.get("/jobs/{inference_job_id}", response_model=InferenceJobRead)
+def get_inference_job(inference_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    return inference.read(ownership.get_for_read(db, _model(), inference_job_id, user))
 
 
-@router.get("/jobs/{job_id}/results", response_model=ResultsPage)
+@router.get("/jobs/{inference_job_id}/results", response_model=ResultsPage)
 def inference_results(
-    job_id: uuid.UUID,
+    inference_job_id: uuid.UUID,
     user: CurrentUser,
     db: SessionDep,
     settings: SettingsDep,
@@ -92,12 +92,12 @@ def inference_results(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
     """Per image: the predictions (contract/predictions.py); 409 before there are any."""
-    job = ownership.get_for_read(db, _model(), job_id, user)
+    job = ownership.get_for_read(db, _model(), inference_job_id, user)
     return results.page(settings, job, offset, limit)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=InferenceJobRead)
+@router.post("/jobs/{inference_job_id}/cancel", response_model=InferenceJobRead)
 def cancel_inference_job(
-    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    inference_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
-    return inference.read(lookup.cancel(db, settings, user, _model(), job_id))
+    return inference.read(lookup.cancel(db, settings, user, _model(), inference_job_id))

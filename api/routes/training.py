@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Query, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import Unprocessable
@@ -69,25 +69,25 @@ def list_training_jobs(
     )  # fmt: skip
 
 
-@router.get("/jobs/{job_id}", response_model=TrainingJobRead)
-def get_training_job(job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+@router.get("/jobs/{training_job_id}", response_model=TrainingJobRead)
+def get_training_job(training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
     from api.db.models import TrainingJob
     from api.services import ownership
 
-    return training.read(ownership.get_for_read(db, TrainingJob, job_id, user))
+    return training.read(ownership.get_for_read(db, TrainingJob, training_job_id, user))
 
 
-@router.post("/jobs/{job_id}/start", response_model=TrainingJobRead)
+@router.post("/jobs/{training_job_id}/start", response_model=TrainingJobRead)
 def start_training_job(
-    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
     """Start a job created with `start: false`; 409 unless it is pending."""
-    return training.read(training.start(db, settings, user, job_id))
+    return training.read(training.start(db, settings, user, training_job_id))
 
 
-@router.post("/jobs/{job_id}/resume", response_model=TrainingJobRead)
+@router.post("/jobs/{training_job_id}/resume", response_model=TrainingJobRead)
 def resume_training_job(
-    job_id: uuid.UUID,
+    training_job_id: uuid.UUID,
     user: CurrentUser,
     db: SessionDep,
     settings: SettingsDep,
@@ -96,41 +96,39 @@ def resume_training_job(
     """Run an ended job again from its last checkpoint: a failed or cancelled one to its
     epochs, or any one further with `epochs`. 409 when it has no checkpoint."""
     epochs = data.epochs if data else None
-    return training.read(training.resume(db, settings, user, job_id, epochs))
+    return training.read(training.resume(db, settings, user, training_job_id, epochs))
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=TrainingJobRead)
+@router.post("/jobs/{training_job_id}/cancel", response_model=TrainingJobRead)
 def cancel_training_job(
-    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
     """Stop the run within seconds; the job ends `cancelled` (409 when it already ended)."""
     from api.db.models import TrainingJob
 
-    return training.read(lookup.cancel(db, settings, user, TrainingJob, job_id))
+    return training.read(lookup.cancel(db, settings, user, TrainingJob, training_job_id))
 
 
-@router.get("/jobs/{job_id}/metrics", response_model=MetricsHistory)
-def training_metrics(job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+@router.get("/jobs/{training_job_id}/metrics", response_model=MetricsHistory)
+def training_metrics(training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
     """Every epoch's validation metrics and training figures, in order."""
-    return training.metrics_history(db, user, job_id)
+    return training.metrics_history(db, user, training_job_id)
 
 
-@router.get("/jobs/{job_id}/validation-results", response_model=list[ValidationResultRead])
-def validation_results(job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    """Per epoch: all metrics, per-class metrics, confusion matrix, PR curves."""
-    return training.validation_results(db, user, job_id)
-
-
-@router.get("/jobs/{job_id}/validation-results/{epoch}", response_model=ValidationResultRead)
-def validation_result(
-    job_id: uuid.UUID, epoch: Annotated[int, Path(ge=0)], user: CurrentUser, db: SessionDep
+@router.get("/jobs/{training_job_id}/validation-results", response_model=list[ValidationResultRead])
+def validation_results(
+    training_job_id: uuid.UUID,
+    user: CurrentUser,
+    db: SessionDep,
+    epoch: Annotated[int | None, Query(ge=0, description="only this epoch")] = None,
 ) -> object:
-    return training.validation_result(db, user, job_id, epoch)
+    """Per epoch: all metrics, per-class metrics, confusion matrix, PR curves."""
+    return training.validation_results(db, user, training_job_id, epoch)
 
 
-@router.get("/jobs/{job_id}/checkpoints", response_model=CheckpointLinks)
+@router.get("/jobs/{training_job_id}/checkpoints", response_model=CheckpointLinks)
 def training_checkpoints(
-    job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
     """Presigned download URLs of the best and the last checkpoint."""
-    return training.checkpoints(db, settings, user, job_id)
+    return training.checkpoints(db, settings, user, training_job_id)

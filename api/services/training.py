@@ -25,7 +25,7 @@ from api.db.models import (
     TrainingValidationResult,
     User,
 )
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import Conflict, Unprocessable
 from api.schemas.common import Page, PageParams
 from api.schemas.training import (
     CheckpointLinks,
@@ -197,31 +197,15 @@ def list_for(
 
 
 def validation_results(
-    db: Session, user: User, job_id: uuid.UUID
+    db: Session, user: User, job_id: uuid.UUID, epoch: int | None = None
 ) -> list[TrainingValidationResult]:
     job = ownership.get_for_read(db, TrainingJob, job_id, user)
-    return list(
-        db.scalars(
-            select(TrainingValidationResult)
-            .where(TrainingValidationResult.training_job_id == job.id)
-            .order_by(TrainingValidationResult.epoch)
-        )
+    query = select(TrainingValidationResult).where(
+        TrainingValidationResult.training_job_id == job.id
     )
-
-
-def validation_result(
-    db: Session, user: User, job_id: uuid.UUID, epoch: int
-) -> TrainingValidationResult:
-    job = ownership.get_for_read(db, TrainingJob, job_id, user)
-    row = db.scalar(
-        select(TrainingValidationResult).where(
-            TrainingValidationResult.training_job_id == job.id,
-            TrainingValidationResult.epoch == epoch,
-        )
-    )
-    if row is None:
-        raise NotFound(f"No validation result for epoch {epoch}")
-    return row
+    if epoch is not None:
+        query = query.where(TrainingValidationResult.epoch == epoch)
+    return list(db.scalars(query.order_by(TrainingValidationResult.epoch)))
 
 
 def metrics_history(db: Session, user: User, job_id: uuid.UUID) -> MetricsHistory:
