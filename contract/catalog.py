@@ -1,9 +1,9 @@
 """The model catalog: every model the trainers can build, as plain data.
 
 The API serves it (`GET /api/v1/models`) without importing a framework, and the trainers
-build exactly these names. `parameters` is the count with the catalog's default head
-(ImageNet's 1000 classes, COCO's 80, or what the framework's own yaml says);
-`tests/test_catalog.py` builds every entry without weights and checks the count.
+build exactly these names. `parameters` is the count of the model built at `default_image_size` with the
+default head (ImageNet's 1000 classes, COCO's 80 or 91, or what the framework's own
+yaml says); `tests/test_catalog.py` builds every entry without weights and checks it.
 
 `hub_weights` says whether the framework publishes pretrained weights for the model
 (fetching them needs the network). Whether weights are usable *here* depends on the
@@ -133,7 +133,7 @@ MODELS: tuple[ModelInfo, ...] = (
         "yolos-tiny",
         "transformers",
         _DET,
-        6_488_736,
+        5_888_544,  # at 512 px: YOLOS's position embeddings follow the input size
         512,
         "YOLOS-Tiny: a ViT detector that trains on the CPU",
         hub_id="hustvl/yolos-tiny",

@@ -10,6 +10,8 @@ our 1-based epoch and our early-stopping state. Ultralytics loads it as its own,
 from __future__ import annotations
 
 import io
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,11 +60,20 @@ def write_checkpoint(ultralytics_last: Path, out: Path, meta: dict[str, Any]) ->
 
 
 def load_model(path: Path, task_type: str):  # type: ignore[no-untyped-def]
-    """The YOLO model of a checkpoint (ours, or Ultralytics' own last.pt)."""
+    """The YOLO model of a checkpoint (ours, or Ultralytics' own last.pt), whatever the
+    file is called: Ultralytics decides what a file holds by its suffix and wants `.pt`."""
     from ultralytics import YOLO
 
     from trainers.ultralytics_args import TASKS
 
+    if path.suffix != ".pt":
+        named = path.with_name(path.name + ".pt")
+        if not named.exists():
+            try:
+                os.link(path, named)
+            except OSError:
+                shutil.copyfile(path, named)
+        path = named
     return YOLO(str(path), task=TASKS[task_type])
 
 
