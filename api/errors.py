@@ -72,6 +72,14 @@ class Unprocessable(ApiError):
     status_code, code = 422, "validation_error"
 
 
+def invalid_form(exc: Any) -> Unprocessable:
+    """A pydantic ValidationError of form fields as the common 422: the first problem in
+    the message (`field: what is wrong`), every problem in the details."""
+    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    where = ".".join(str(p) for p in details[0]["loc"]) or "body"
+    return Unprocessable(f"{where}: {details[0]['msg']}", code="validation_error", details=details)
+
+
 class TooManyRequests(ApiError):
     status_code, code = 429, "rate_limited"
 

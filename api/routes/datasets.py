@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.errors import Unprocessable
+from api.errors import Unprocessable, invalid_form
 from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams, TaskType
 from api.schemas.datasets import (
@@ -45,14 +45,7 @@ def _meta(fields: dict[str, Any]) -> DatasetMeta:
     except json.JSONDecodeError as exc:
         raise Unprocessable(f"split: not JSON ({exc.msg})", code="validation_error") from None
     except ValidationError as exc:
-        details = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        first = details[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Unprocessable(
-            f"{where}: {first['msg']}", code="validation_error", details=details
-        ) from None
+        raise invalid_form(exc) from None
 
 
 @router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.errors import Unprocessable
+from api.errors import invalid_form
 from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams, TaskType
 from api.schemas.weights import Visibility, WeightDownload, WeightMeta, WeightRead, WeightUpdate
@@ -28,14 +28,7 @@ def _meta(fields: dict[str, Any]) -> WeightMeta:
     try:
         return WeightMeta.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        details = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        first = details[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Unprocessable(
-            f"{where}: {first['msg']}", code="validation_error", details=details
-        ) from None
+        raise invalid_form(exc) from None
 
 
 @router.post("", response_model=WeightRead, status_code=status.HTTP_201_CREATED)

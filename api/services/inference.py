@@ -16,9 +16,9 @@ from api.schemas.common import Page, PageParams
 from api.schemas.evaluation import InferenceJobCreate, InferenceJobRead, InferenceOptions
 from api.services import model_jobs, ownership
 from api.services.datasets.images import inspect_image
-from api.services.datasets.uploads import _safe_name, _save
 from api.services.pagination import paginate
 from api.services.storage import get_storage
+from api.services.uploaded_files import safe_name, save_stream
 from api.settings import Settings
 
 MAX_UPLOAD_IMAGES = 100
@@ -86,9 +86,9 @@ def create_for_upload(
     with tempfile.TemporaryDirectory(prefix="vap-infer-") as tmp:
         local: list[tuple[str, Path]] = []
         for i, (name, stream) in enumerate(files):
-            safe = f"{i:03d}-{_safe_name(name)}"
+            safe = f"{i:03d}-{safe_name(name, 'image')}"
             path = Path(tmp) / safe
-            _save(stream, path, MAX_IMAGE_BYTES)
+            save_stream(stream, path, MAX_IMAGE_BYTES)
             try:
                 inspect_image(path, settings.dataset_max_image_pixels)
             except ValueError as exc:

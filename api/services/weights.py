@@ -30,6 +30,7 @@ from api.schemas.weights import WeightDownload, WeightMeta, WeightRead, WeightUp
 from api.services import ownership
 from api.services.pagination import paginate
 from api.services.storage import Storage, StorageError, get_storage
+from api.services.uploaded_files import safe_name
 from api.settings import Settings
 from contract import catalog
 
@@ -191,7 +192,7 @@ def create_from_upload(
         task_types=task_types,
         pretraining_dataset=meta.pretraining_dataset,
         num_classes=meta.num_classes,
-        storage_key=f"weights/{weight_id}/{_safe_name(filename)}",
+        storage_key=f"weights/{weight_id}/{safe_name(filename, 'weights')}",
         extra=extra,
     )
     storage = get_storage(settings)
@@ -242,11 +243,6 @@ def _suffix(filename: str) -> str:
         known = ", ".join((*TORCH_SUFFIXES, SAFETENSORS))
         raise _invalid_weights(f"{filename!r}: weights files are {known}")
     return suffix
-
-
-def _safe_name(filename: str) -> str:
-    name = PurePosixPath(filename.replace("\\", "/")).name
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "weights"
 
 
 def _forget(storage: Storage, key: str) -> None:

@@ -30,6 +30,7 @@ from api.services import ownership, webhooks
 from api.services.datasets import archive
 from api.services.datasets.ingest import IngestResult, ingest
 from api.services.storage import Storage, StorageError, get_storage
+from api.services.uploaded_files import safe_name, save_stream
 from api.settings import Settings
 
 MiB = 1024 * 1024
@@ -219,10 +220,10 @@ def create_from_upload(
             if len(uploads) == 1 and archive.archive_kind(uploads[0][0]):
                 name, stream = uploads[0]
                 saved = work / "upload"
-                _save(stream, saved, settings.dataset_max_upload_mb * MiB)
+                save_stream(stream, saved, settings.dataset_max_upload_mb * MiB)
                 files = archive.extract(saved, name, unpacked, lim)
                 original: Path | None = saved
-                original_name = _safe_name(name)
+                original_name = safe_name(name)
             else:
                 files = _save_files(uploads, unpacked, lim)
                 original, original_name = None, ""
@@ -230,24 +231,6 @@ def create_from_upload(
             db.rollback()
             raise
         return _process(db, settings, row, unpacked, files, original, original_name)
-
-
-def _safe_name(filename: str) -> str:
-    name = Path(filename.replace("\\", "/")).name
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "upload"
-
-
-def _save(stream: BinaryIO, dest: Path, max_bytes: int) -> int:
-    written = 0
-    with open(dest, "wb") as out:
-        while chunk := stream.read(MiB):
-            written += len(chunk)
-            if written > max_bytes:
-                raise PayloadTooLarge(
-                    f"The upload is larger than {max_bytes // MiB} MiB", code="upload_too_large"
-                )
-            out.write(chunk)
-    return written
 
 
 def _save_files(uploads: list[tuple[str, BinaryIO]], dest: Path, lim: archive.Limits) -> list[str]:
@@ -263,7 +246,7 @@ def _save_files(uploads: list[tuple[str, BinaryIO]], dest: Path, lim: archive.Li
         if target.exists():
             raise BadRequest(f"{rel!r} is sent twice", code="duplicate_file")
         target.parent.mkdir(parents=True, exist_ok=True)
-        total += _save(stream, target, lim.max_total_bytes - total)
+        total += save_stream(stream, target, lim.max_total_bytes - total)
         files.append(rel)
     return files
 
@@ -287,7 +270,7 @@ def start_direct_upload(
         )
     row = _new_row(db, settings, user, req)
     row.status = DatasetStatus.UPLOADING
-    row.original_key = f"{row.storage_prefix}original/{_safe_name(req.filename)}"
+    row.original_key = f"{row.storage_prefix}original/{safe_name(req.filename)}"
     part_size = max(_MIN_PART, math.ceil(req.size_bytes / 10_000))
     n_parts = max(1, math.ceil(req.size_bytes / part_size))
     storage = get_storage(settings)

@@ -1,0 +1,204 @@
+"""Training throughput through the platform against timm in a plain PyTorch loop, on the
+same model, data and settings, measured in the same run; and what reporting costs.
+
+- baseline: resnet18 (timm, from scratch) on scikit-learn's digits rendered at 32 px, a
+  plain loop: torchvision ImageFolder, DataLoader, AdamW, cross-entropy, then a
+  validation pass each epoch (what any training loop does).
+- adapter: the same through `trainers.timm_trainer` in this process, with hooks that do
+  nothing: what our adapter itself costs.
+- platform: the same as a training job through a real API process (SQLite, local
+  storage, local runner): the worker's epochs as it reported them (`epoch_seconds`), and
+  the seconds it spent in callbacks (uploads of checkpoints included).
+
+Throughput is training images per second of epoch wall time (training and validation),
+epochs after the first (the first pays for warm-up). Run:
+    python benchmarks/training_throughput.py [--epochs 4] [--runs 3] [--size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trainers import offline  # noqa: E402
+
+offline.apply()
+
+from benchmarks.dataset_ingest import free_port  # noqa: E402
+from tests.digits import digits_imagefolder_zip  # noqa: E402
+
+BATCH, LR, SEED = 64, 0.002, 0
+
+
+def _config(epochs: int, size: int) -> dict:
+    return {
+        "epochs": epochs, "batch_size": BATCH, "image_size": size, "learning_rate": LR,
+        "augmentation": "none", "pretrained": False, "scheduler": "none", "optimizer": "adamw",
+        "weight_decay": 0.0001, "seed": SEED,
+    }  # fmt: skip
+
+
+def baseline(folder: Path, epochs: int, size: int) -> list[float]:
+    """Seconds per epoch of a plain timm + torchvision loop."""
+    import timm
+    import torch
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(SEED)
+    tf = transforms.Compose([
+        transforms.Resize((size, size)), transforms.ToTensor(),
+        transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ])  # fmt: skip
+    train = DataLoader(datasets.ImageFolder(folder / "train", tf), BATCH, shuffle=True)
+    val = DataLoader(datasets.ImageFolder(folder / "val", tf), BATCH)
+    model = timm.create_model("resnet18", pretrained=False, num_classes=10)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0001)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    seconds = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        model.train()
+        for x, y in train:
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in val:
+                correct += int((model(x).argmax(1) == y).sum())
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+class _Quiet:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def should_stop(self) -> bool:
+        return False
+
+    def progress(self, epoch, batch, batches, metrics) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def epoch_end(self, result) -> None:  # type: ignore[no-untyped-def]
+        self.seconds.append(result.seconds)
+
+
+def adapter(folder: Path, work: Path, epochs: int, size: int) -> list[float]:
+    """Seconds per epoch of our timm adapter with hooks that do nothing."""
+    from tests.digits import digits_dataset
+    from trainers.base import TrainRequest, get_trainer
+
+    manifest = digits_dataset(work / "adapter-data", size=size)
+    hooks = _Quiet()
+    request = TrainRequest(
+        model_name="resnet18", task_type="image_classification", manifest=manifest,
+        data_dir=work / "adapter-data", config=_config(epochs, size), workdir=work / "adapter",
+    )  # fmt: skip
+    request.workdir.mkdir(parents=True)
+    get_trainer("timm").train(request, hooks)
+    return hooks.seconds
+
+
+def platform(archive: bytes, work: Path, epochs: int, size: int) -> tuple[list[float], float]:
+    """Seconds per epoch as the worker reported them, and its seconds in callbacks."""
+    import subprocess
+
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATA_DIR": str(work / f"api-{port}"), "API_BASE_URL": base,
+           "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", "VAP_CACHE_DIR": str(work)}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        with httpx.Client(base_url=base, timeout=60) as c:
+            for _ in range(300):
+                try:
+                    if c.get("/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            login = {"email": "bench@example.com", "password": "benchmark password"}
+            c.post("/api/v1/auth/register", json=login)
+            token = c.post("/api/v1/auth/login", data={"username": login["email"],
+                           "password": login["password"]}).json()["access_token"]  # fmt: skip
+            c.headers["Authorization"] = f"Bearer {token}"
+            files = [("files", ("digits.zip", archive, "application/zip"))]
+            dataset = c.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
+            job = c.post("/api/v1/training/jobs", json={
+                "dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
+                "config": _config(epochs, size)}).json()  # fmt: skip
+            while True:
+                got = c.get(f"/api/v1/training/jobs/{job['id']}").json()
+                if got["status"] in ("completed", "failed", "cancelled"):
+                    break
+                time.sleep(0.5)
+            assert got["status"] == "completed", got["error_message"]
+            history = c.get(f"/api/v1/training/jobs/{job['id']}/metrics").json()["epochs"]
+            seconds = [e["metrics"]["epoch_seconds"] for e in history]
+            return seconds, float(got["final_metrics"]["callback_seconds"])
+    finally:
+        import signal
+
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--size", type=int, default=32)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    archive = digits_imagefolder_zip(size=args.size)
+    with tempfile.TemporaryDirectory(prefix="vap-bench-train-") as tmp:
+        work = Path(tmp)
+        folder = work / "imagefolder"
+        zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
+        train_images = sum(1 for _ in (folder / "train").rglob("*.png"))
+        rates: dict[str, list[float]] = {"baseline": [], "adapter": [], "platform": []}
+        overhead: list[float] = []
+        for run in range(args.runs):  # interleaved, so drift on a noisy machine hits all three
+            runs = {
+                "baseline": baseline(folder, args.epochs, args.size),
+                "adapter": adapter(folder, work / f"run{run}", args.epochs, args.size),
+            }
+            runs["platform"], callbacks = platform(archive, work / f"run{run}", args.epochs,
+                                                   args.size)  # fmt: skip
+            overhead.append(callbacks / args.epochs)
+            for name, seconds in runs.items():
+                steady = seconds[1:] or seconds
+                rates[name].append(train_images / statistics.median(steady))
+                print(f"run {run + 1} {name}: " + ", ".join(f"{s:.2f}s" for s in seconds))
+    base = statistics.median(rates["baseline"])
+    print(f"\nresnet18, digits at {args.size} px, {train_images} train images, batch {BATCH}, "
+          f"{args.epochs} epochs, {args.runs} runs (median of epochs 2..n, median of runs)")  # fmt: skip
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"  {name:9s} {median:8.1f} images/s   ratio to baseline {median / base:.3f}")
+    print(f"  callbacks per epoch (worker side, uploads included): "
+          f"median {statistics.median(overhead) * 1000:.0f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
