@@ -1,0 +1,643 @@
+"""timm image classifiers: train, resume, evaluate, predict and explain.
+
+A plain torch loop over `trainers/classification_data.py`'s pipeline, doing per batch
+no more than a hand-written loop would (one host sync for the reported loss, taken a
+batch late so the GPU is never left idle waiting for it). Runs are reproducible: every
+epoch reseeds its generators from (seed, epoch), so a run resumed from the checkpoint of
+epoch k trains epoch k+1 exactly as the uninterrupted run does.
+
+Pretrained weights:
+- `config["pretrained"]` with `request.pretrained_weights` (a .pth/.pt/.safetensors
+  state dict of the same architecture, any head): the backbone is loaded through timm
+  (so its checkpoint filters apply, e.g. a ViT's position embeddings are resized), then
+  the head is re-initialised for our classes.
+- `config["pretrained"]` without a file: timm's published weights, but only from the
+  local caches (HF_HUB_OFFLINE is set, so a miss fails in well under a second). On a
+  miss the model trains from random weights; every epoch's `train_metrics` says which
+  happened: `pretrained_loaded` is 1.0 or 0.0 (present whenever pretrained was asked).
+
+Checkpoints (one file per epoch, `epoch-NNNN.pt` in the workdir) are loaded with
+`weights_only=True`: plain data and tensors only, so a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from trainers import offline
+
+offline.apply()  # before timm is imported: it reads the hub's offline switch at import
+
+import numpy as np  # noqa: E402
+import timm  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from contract.manifest import Manifest  # noqa: E402
+from contract.predictions import ClassScore, ImagePrediction  # noqa: E402
+from trainers.base import (  # noqa: E402
+    EpochResult,
+    EvalReport,
+    TrainHooks,
+    TrainOutcome,
+    TrainRequest,
+    register,
+)
+from trainers.classification_data import (  # noqa: E402
+    ManifestImages,
+    build_transform,
+    load_rgb,
+    make_loader,
+    reseed,
+    split_entries,
+)
+from trainers.gradcam import grad_cam, overlay  # noqa: E402
+from trainers.metrics.classification import classification_report  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "vap.timm.image_classification/1"
+TASK_TYPE = "image_classification"
+PREDICT_BATCH = 32
+SCHEDULERS = ("cosine", "step", "linear", "none")
+
+
+# --- schedule, optimizer, early stopping ------------------------------------------------
+
+
+def lr_factor(scheduler: str, epoch: int, epochs: int, warmup_epochs: int = 0) -> float:
+    """The multiple of the base learning rate used during `epoch` (0-based) of `epochs`.
+
+    Warm-up rises linearly, (e+1)/(warmup+1), then the schedule runs over the remaining
+    epochs: cosine (to near zero), linear (to 1/remaining), step (x0.1 after each third),
+    none (1). It never depends on the total for the first epoch, so a run extended on
+    resume trains its first epochs exactly as before.
+    """
+    if epoch < warmup_epochs:
+        return (epoch + 1) / (warmup_epochs + 1)
+    t = epoch - warmup_epochs
+    span = max(1, epochs - warmup_epochs)
+    if scheduler == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t / span))
+    if scheduler == "linear":
+        return 1.0 - t / span
+    if scheduler == "step":
+        return 0.1 ** (t // max(1, math.ceil(span / 3)))
+    if scheduler == "none":
+        return 1.0
+    raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}")
+
+
+def make_optimizer(
+    name: str, params: Any, learning_rate: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """adamw (decoupled decay), adam (L2 decay) or sgd (momentum 0.9, Nesterov)."""
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(
+            params, lr=learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay
+        )
+    raise ValueError("optimizer must be one of adamw, adam, sgd")
+
+
+@dataclass
+class EarlyStopping:
+    """Counts epochs without a better primary metric (higher is better here)."""
+
+    patience: int  # 0: never stop
+    best: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+    def update(self, epoch: int, value: float) -> None:
+        if self.best is None or value > self.best:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience > 0 and self.bad_epochs >= self.patience
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+def default_image_size(model_name: str) -> int:
+    """The input size timm's pretrained config names for the model (224 for most)."""
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    return int(cfg.input_size[-1]) if cfg is not None else 224
+
+
+def _size_kwargs(model_name: str, image_size: int) -> dict[str, Any]:
+    """Models built for one input size (ViTs) are told the size; CNNs take any."""
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    if cfg is not None and cfg.fixed_input_size and image_size != default_image_size(model_name):
+        return {"img_size": image_size}
+    return {}
+
+
+def _classifier_names(model_name: str) -> list[str]:
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    names = cfg.classifier if cfg is not None else None
+    if names is None:
+        return []
+    return [names] if isinstance(names, str) else list(names)
+
+
+def _from_file(model_name: str, num_classes: int, path: Path, kwargs: dict[str, Any]) -> nn.Module:
+    if not path.is_file():
+        raise ValueError(f"Pretrained weights file {path} does not exist")
+    state = timm.models.load_state_dict(str(path), weights_only=True)
+    file_classes = next(
+        (
+            int(state[f"{h}.weight"].shape[0])
+            for h in _classifier_names(model_name)
+            if f"{h}.weight" in state
+        ),
+        None,
+    )
+    try:
+        # With the file's own class count timm loads it strictly (a file of another
+        # architecture fails here); a head-less file (-1) loads non-strictly.
+        model = timm.create_model(
+            model_name,
+            pretrained=True,
+            num_classes=file_classes or num_classes,
+            pretrained_cfg_overlay={
+                "state_dict": state,
+                "num_classes": file_classes if file_classes is not None else -1,
+            },
+            **kwargs,
+        )
+    except RuntimeError as exc:
+        raise ValueError(f"{path.name} does not hold {model_name} weights: {exc}") from exc
+    if not set(model.state_dict()) & set(state):
+        raise ValueError(f"{path.name} does not hold {model_name} weights (no key matches)")
+    model.pretrained_cfg.pop("state_dict", None)  # don't keep a second copy of the weights
+    model.reset_classifier(num_classes)
+    return model
+
+
+def _hub_weights_cached(model_name: str) -> bool:
+    """False when timm would have to download from a plain URL (HF_HUB_OFFLINE does
+    not stop torch.hub): only try such weights if torch.hub already holds the file."""
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    if cfg is None:
+        return False
+    if cfg.hf_hub_id:
+        return True  # the hub client fails fast offline when the cache misses
+    if cfg.url:
+        name = os.path.basename(urlparse(cfg.url).path)
+        return Path(torch.hub.get_dir(), "checkpoints", name).is_file()
+    return False
+
+
+def build_model(
+    model_name: str,
+    num_classes: int,
+    image_size: int,
+    pretrained: bool = False,
+    weights_file: Path | None = None,
+) -> tuple[nn.Module, bool]:
+    """A timm model with a fresh head of `num_classes`, and whether pretrained weights
+    were loaded (see the module docstring for where they come from).
+
+    Raises ValueError when `weights_file` is missing or holds another architecture.
+    """
+    kwargs = _size_kwargs(model_name, image_size)
+    if pretrained and weights_file is not None:
+        return _from_file(model_name, num_classes, Path(weights_file), kwargs), True
+    if pretrained and _hub_weights_cached(model_name):
+        try:
+            model = timm.create_model(
+                model_name, pretrained=True, num_classes=num_classes, **kwargs
+            )
+            model.reset_classifier(num_classes)
+            return model, True
+        except Exception as exc:  # noqa: BLE001 - any miss of the cache means "not here"
+            log.warning("No local pretrained weights for %s (%s): random init", model_name, exc)
+    elif pretrained:
+        log.warning("No local pretrained weights for %s: random init", model_name)
+    model = timm.create_model(model_name, pretrained=False, num_classes=num_classes, **kwargs)
+    return model, False
+
+
+def _normalization(model: nn.Module) -> tuple[list[float], list[float]]:
+    data = timm.data.resolve_model_data_config(model)
+    return [float(v) for v in data["mean"]], [float(v) for v in data["std"]]
+
+
+# --- checkpoints -------------------------------------------------------------------------
+
+
+def _rng_state() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()  # type: ignore[misc]
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(gauss)],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(_as_tuples(state["python"]))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def _as_tuples(value: Any) -> Any:
+    """random.setstate wants the nested tuples getstate gave (a reload may give lists)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint this trainer wrote, on the CPU. ValueError for anything else."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{Path(path).name} is not a timm classification checkpoint")
+    return state
+
+
+def model_from_checkpoint(state: dict[str, Any]) -> nn.Module:
+    """The checkpoint's model, its weights loaded, on the CPU."""
+    model = timm.create_model(
+        state["model_name"],
+        pretrained=False,
+        num_classes=len(state["class_names"]),
+        **state["model_kwargs"],
+    )
+    model.load_state_dict(state["model"])
+    return model
+
+
+def _save(state: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # a reader never sees half a checkpoint
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+def _autocast(device: torch.device, enabled: bool) -> Any:
+    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled)
+
+
+@torch.inference_mode()
+def _probabilities(
+    model: nn.Module, loader: Any, device: torch.device, amp: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities and labels of every batch; one device-to-host copy at the end."""
+    model.eval()
+    probs, labels = [], []
+    for x, y in loader:
+        with _autocast(device, amp):
+            logits = model(x.to(device, non_blocking=True))
+        probs.append(logits.float().softmax(dim=1))
+        labels.append(y)
+    return torch.cat(probs).double().cpu().numpy(), torch.cat(labels).numpy()
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device) -> Iterator[None]:
+    """Deterministic kernels on the CPU (where they cost nothing); the previous global
+    setting is restored. On CUDA the fast kernels stay: throughput comes first there."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=warn_only)
+
+
+# --- the trainer -------------------------------------------------------------------------
+
+
+@register("timm")
+class TimmTrainer:
+    framework = "timm"
+
+    def train(self, request: TrainRequest, hooks: TrainHooks) -> TrainOutcome:
+        """Train epochs (checkpoint epoch + 1)..config["epochs"]; see trainers/base.py.
+
+        Raises ValueError for another task type, no training images, or a checkpoint
+        of another model or class list.
+        """
+        if request.task_type != TASK_TYPE:
+            raise ValueError(f"timm trains {TASK_TYPE}, not {request.task_type}")
+        cfg = request.config
+        manifest = request.manifest
+        train_entries = split_entries(manifest, "train")
+        if not train_entries:
+            raise ValueError("The dataset has no labelled training images")
+        val_entries = split_entries(manifest, "val") or train_entries
+        device = torch.device(request.device)
+        seed = int(cfg["seed"])
+        epochs = int(cfg["epochs"])
+
+        resume = load_checkpoint(request.resume_from) if request.resume_from else None
+        torch.manual_seed(seed)  # the initial weights
+        if resume is not None:
+            if resume["model_name"] != request.model_name:
+                raise ValueError(
+                    f"The checkpoint holds {resume['model_name']}, not {request.model_name}"
+                )
+            if list(resume["class_names"]) != list(manifest.classes):
+                raise ValueError("The checkpoint was trained on other classes")
+            image_size = int(resume["image_size"])
+            model = model_from_checkpoint(resume)
+            pretrained_loaded = bool(resume["pretrained_loaded"])
+        else:
+            image_size = int(cfg.get("image_size") or default_image_size(request.model_name))
+            model, pretrained_loaded = build_model(
+                request.model_name,
+                len(manifest.classes),
+                image_size,
+                pretrained=bool(cfg["pretrained"]),
+                weights_file=request.pretrained_weights,
+            )
+        model.to(device)
+        mean, std = _normalization(model)
+        pin = device.type == "cuda"
+        train_loader = make_loader(
+            ManifestImages(
+                train_entries,
+                request.data_dir,
+                build_transform(image_size, cfg["augmentation"], True, mean, std),
+            ),
+            int(cfg["batch_size"]),
+            shuffle=True,
+            seed=seed,
+            pin_memory=pin,
+        )
+        val_loader = make_loader(
+            ManifestImages(
+                val_entries, request.data_dir, build_transform(image_size, "none", False, mean, std)
+            ),
+            int(cfg["batch_size"]),
+            shuffle=False,
+            pin_memory=pin,
+        )
+        optimizer = make_optimizer(
+            cfg["optimizer"],
+            model.parameters(),
+            float(cfg["learning_rate"]),
+            float(cfg["weight_decay"]),
+        )
+        amp = device.type == "cuda" and bool(cfg["mixed_precision"])
+        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        criterion = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing") or 0.0))
+        stopper = EarlyStopping(int(cfg["early_stopping_patience"]))
+        start = 0
+        if resume is not None:
+            optimizer.load_state_dict(resume["optimizer"])
+            if amp and resume["scaler"]:  # empty when saved without mixed precision
+                scaler.load_state_dict(resume["scaler"])
+            stopper = EarlyStopping(stopper.patience, **resume["early_stopping"])
+            start = int(resume["epoch"])
+            _restore_rng(resume["rng"])
+        if start >= epochs:
+            return TrainOutcome(epochs_run=start)
+
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "framework": self.framework,
+            "task_type": TASK_TYPE,
+            "model_name": request.model_name,
+            "class_names": list(manifest.classes),
+            "image_size": image_size,
+            "model_kwargs": _size_kwargs(request.model_name, image_size),
+            "mean": mean,
+            "std": std,
+            "pretrained_loaded": pretrained_loaded,
+        }
+        val_ids = [e.path for e in val_entries]
+        request.workdir.mkdir(parents=True, exist_ok=True)
+        with _deterministic(device):
+            for epoch in range(start + 1, epochs + 1):
+                began = time.perf_counter()
+                reseed(seed, epoch, train_loader)
+                lr = float(cfg["learning_rate"]) * lr_factor(
+                    cfg["scheduler"], epoch - 1, epochs, int(cfg["warmup_epochs"])
+                )
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                ran = self._train_epoch(
+                    model, train_loader, optimizer, scaler, criterion, device, amp, epoch, hooks
+                )
+                if ran is None or hooks.should_stop():
+                    return TrainOutcome(epochs_run=epoch - 1, cancelled=True)
+                loss, images_seen = ran
+                probs, labels = _probabilities(model, val_loader, device, amp)
+                report = classification_report(labels, probs, manifest.classes, image_ids=val_ids)
+                stopper.update(epoch, report.primary_value)
+                checkpoint = request.workdir / f"epoch-{epoch:04d}.pt"
+                _save(
+                    meta
+                    | {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scaler": scaler.state_dict(),
+                        "scheduler": {"name": cfg["scheduler"], "epoch": epoch, "lr": lr},
+                        "epoch": epoch,
+                        "config": dict(cfg),
+                        "early_stopping": stopper.state(),
+                        "rng": _rng_state(),
+                        "validation": report.metrics,
+                    },
+                    checkpoint,
+                )
+                train_metrics = {"loss": loss, "lr": lr}
+                if cfg["pretrained"]:
+                    train_metrics["pretrained_loaded"] = float(pretrained_loaded)
+                hooks.epoch_end(
+                    EpochResult(
+                        epoch=epoch,
+                        total_epochs=epochs,
+                        train_metrics=train_metrics,
+                        validation=report,
+                        checkpoint=checkpoint,
+                        seconds=time.perf_counter() - began,
+                        images_seen=images_seen,
+                    )
+                )
+                if stopper.should_stop:
+                    return TrainOutcome(epochs_run=epoch, stopped_early=True)
+        return TrainOutcome(epochs_run=epochs)
+
+    @staticmethod
+    def _train_epoch(
+        model: nn.Module,
+        loader: Any,
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        criterion: nn.Module,
+        device: torch.device,
+        amp: bool,
+        epoch: int,
+        hooks: TrainHooks,
+    ) -> tuple[float, int] | None:
+        """One pass over `loader`: (mean loss, images), or None when told to stop."""
+        model.train()
+        batches = len(loader)
+        total, counted, images = 0.0, 0, 0
+        pending: torch.Tensor | None = None  # the previous batch's loss, not yet read
+        for batch, (x, y) in enumerate(loader, start=1):
+            if hooks.should_stop():
+                return None
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, non_blocking=True)
+            with _autocast(device, amp):
+                loss = criterion(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            images += int(y.shape[0])
+            # Read the previous batch's loss: this batch's work is already queued, so
+            # the host waits for nothing the GPU still has to do.
+            if pending is not None:
+                total += float(pending)
+                counted += 1
+            pending = loss.detach()
+            if counted == 0:  # the first batch: nothing earlier to report
+                total, counted, pending = float(pending), 1, None
+            hooks.progress(epoch, batch, batches, {"loss": total / counted})
+        if pending is not None:
+            total += float(pending)
+            counted += 1
+        return total / max(counted, 1), images
+
+    def evaluate(
+        self,
+        checkpoint: Path,
+        manifest: Manifest,
+        data_dir: Path,
+        split: str,
+        device: str = "cpu",
+        keep_images: bool = False,
+    ) -> EvalReport:
+        """The checkpoint's model measured on `split` (classes matched by name).
+
+        Raises ValueError when the split has no labelled images or holds a class the
+        model does not know.
+        """
+        state = load_checkpoint(checkpoint)
+        classes: list[str] = list(state["class_names"])
+        entries = split_entries(manifest, split)
+        if not entries:
+            raise ValueError(f"The dataset has no labelled {split} images")
+        by_name = {name: i for i, name in enumerate(classes)}
+        unknown = {manifest.classes[e.label] for e in entries} - set(by_name)  # type: ignore[index]
+        if unknown:
+            raise ValueError(f"The model does not know the classes {sorted(unknown)}")
+        label_map = {i: by_name[n] for i, n in enumerate(manifest.classes) if n in by_name}
+        dev = torch.device(device)
+        model = model_from_checkpoint(state).to(dev)
+        transform = build_transform(state["image_size"], "none", False, state["mean"], state["std"])
+        loader = make_loader(
+            ManifestImages(entries, data_dir, transform, label_map),
+            int(state["config"]["batch_size"]),
+            shuffle=False,
+            pin_memory=dev.type == "cuda",
+        )
+        amp = dev.type == "cuda" and bool(state["config"]["mixed_precision"])
+        probs, labels = _probabilities(model, loader, dev, amp)
+        return classification_report(
+            labels, probs, classes, image_ids=[e.path for e in entries], keep_images=keep_images
+        )
+
+    def predict(
+        self,
+        checkpoint: Path,
+        images: list[Path],
+        device: str = "cpu",
+        confidence: float = 0.25,
+        top_k: int = 5,
+    ) -> list[ImagePrediction]:
+        """The `top_k` most probable classes of each image, best first (softmax).
+
+        `confidence` is a detector's threshold: a classifier always answers its top
+        classes, so the best class is there however unsure the model is.
+        """
+        state = load_checkpoint(checkpoint)
+        classes: list[str] = list(state["class_names"])
+        dev = torch.device(device)
+        model = model_from_checkpoint(state).to(dev).eval()
+        transform = build_transform(state["image_size"], "none", False, state["mean"], state["std"])
+        k = max(1, min(top_k, len(classes)))
+        out: list[ImagePrediction] = []
+        for first in range(0, len(images), PREDICT_BATCH):
+            paths = [Path(p) for p in images[first : first + PREDICT_BATCH]]
+            pictures = [load_rgb(p) for p in paths]
+            x = torch.stack([transform(p) for p in pictures]).to(dev)
+            with torch.inference_mode():
+                probs = model(x).float().softmax(dim=1).cpu()
+            values, indices = probs.topk(k, dim=1)
+            for path, picture, vs, ids in zip(
+                paths, pictures, values.tolist(), indices.tolist(), strict=True
+            ):
+                out.append(
+                    ImagePrediction(
+                        image_id=path.name,
+                        width=picture.width,
+                        height=picture.height,
+                        classes=[
+                            ClassScore(class_id=c, class_name=classes[c], confidence=v)
+                            for v, c in zip(vs, ids, strict=True)
+                        ],
+                    )
+                )
+        return out
+
+    def explain(
+        self,
+        checkpoint: Path,
+        image: Path,
+        out: Path,
+        class_id: int | None = None,
+        device: str = "cpu",
+    ) -> Path:
+        """A Grad-CAM overlay of `image` (its own size) for `class_id` (default: the
+        predicted class) written to `out` as PNG. ValueError for an unknown class id."""
+        state = load_checkpoint(checkpoint)
+        if class_id is not None and not 0 <= class_id < len(state["class_names"]):
+            raise ValueError(f"class_id must be in 0..{len(state['class_names']) - 1}")
+        dev = torch.device(device)
+        model = model_from_checkpoint(state).to(dev)
+        for p in model.parameters():
+            p.requires_grad_(False)  # gradients are wanted for activations only
+        picture = load_rgb(image)
+        transform = build_transform(state["image_size"], "none", False, state["mean"], state["std"])
+        explanation = grad_cam(model, transform(picture)[None].to(dev), class_id)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        overlay(picture, explanation.heatmap).save(out, format="PNG")
+        return out
