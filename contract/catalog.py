@@ -1,9 +1,10 @@
 """The model catalog: every model the trainers can build, as plain data.
 
 The API serves it (`GET /api/v1/models`) without importing a framework, and the trainers
-build exactly these names. `parameters` is the count of the model built at `default_image_size` with the
-default head (ImageNet's 1000 classes, COCO's 80 or 91, or what the framework's own
-yaml says); `tests/test_catalog.py` builds every entry without weights and checks it.
+build exactly these names. `parameters` is the count of the model built at
+`default_image_size` with the default head (ImageNet's 1000 classes, COCO's 80 or 91,
+or what the framework's own yaml says); `tests/test_catalog.py` builds every entry
+without weights and checks it.
 
 `hub_weights` says whether the framework publishes pretrained weights for the model
 (fetching them needs the network). Whether weights are usable *here* depends on the

@@ -79,6 +79,9 @@ class Reporter:
             client.event("checkpoint", key=best, epoch=result.epoch, best=True)
             self.best_epoch = result.epoch
             self.primary = {v.primary_metric: float(v.primary_value)}
+        # Uploaded: a file per epoch would fill the worker's disk (an AdamW resnet18 is
+        # ~135 MB); resuming reads the uploaded copy.
+        result.checkpoint.unlink(missing_ok=True)
         client.heartbeat(
             progress=100 * result.epoch / max(result.total_epochs, 1),
             epoch=result.epoch,

@@ -7,6 +7,7 @@ the same settings a deployment would. PostgreSQL is the real one on 127.0.0.1:54
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,10 +193,10 @@ def upload_dataset(
     return client.post("/api/v1/datasets", data=data, files=parts, headers=account.headers)
 
 
-@pytest.fixture(scope="session")
-def live_server(database):  # type: ignore[no-untyped-def]
-    """The API as a real process on a free port, on the test database: functions started
-    by its runners call it back over real HTTP."""
+@contextlib.contextmanager
+def api_process(**env_overrides: str) -> Iterator[str]:
+    """The API as a real process on a free port, on the test database; its base URL.
+    `env_overrides` reach the API and, through its local runner, the workers it starts."""
     import signal
     import socket
     import subprocess
@@ -207,14 +209,15 @@ def live_server(database):  # type: ignore[no-untyped-def]
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    data_dir = DATA_DIR / f"live-{port}"
     env = {
         **os.environ,
         "API_BASE_URL": base,
-        "DATA_DIR": str(data_dir),
+        "DATA_DIR": str(DATA_DIR / f"live-{port}"),
         "PYTHONPATH": str(Path(__file__).parents[1]),
+        **env_overrides,
     }
-    log = open(DATA_DIR / f"live-{port}.log", "wb")  # noqa: SIM115
+    log_path = DATA_DIR / f"live-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
     command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
@@ -229,12 +232,34 @@ def live_server(database):  # type: ignore[no-untyped-def]
                 pass
             time.sleep(0.1)
         else:
-            raise RuntimeError((DATA_DIR / f"live-{port}.log").read_text()[-3000:])
+            raise RuntimeError(log_path.read_text()[-3000:])
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(database):  # type: ignore[no-untyped-def]
+    """The API as a real process on a free port, on the test database: functions started
+    by its runners call it back over real HTTP."""
+    with api_process() as base:
+        yield base
+
+
+def logged_in(base: str, email_prefix: str = "jobs") -> Any:
+    """An httpx client logged in to the API at `base` as a new user."""
+    import httpx
+
+    email = f"{email_prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    password = "live tests password"
+    c = httpx.Client(base_url=base, timeout=30)
+    r = c.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 201, r.text
+    r = c.post("/api/v1/auth/login", data={"username": email, "password": password})
+    c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    return c
 
 
 @pytest.fixture(scope="session")
@@ -252,18 +277,9 @@ def docker_engine():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def api(live_server):  # type: ignore[no-untyped-def]
-    """An httpx client logged in to the live server as a new engineer."""
-    email = f"jobs-{uuid.uuid4().hex[:8]}@example.com"
-    password = "dispatch tests password"
-    import httpx
-
-    with httpx.Client(base_url=live_server, timeout=30) as c:
-        assert (
-            c.post("/api/v1/auth/register", json={"email": email, "password": password}).status_code
-            == 201
-        )
-        token = c.post("/api/v1/auth/login", data={"username": email, "password": password}).json()[
-            "access_token"
-        ]
-        c.headers["Authorization"] = f"Bearer {token}"
+    """An httpx client logged in to the live server as a new user."""
+    c = logged_in(live_server)
+    try:
         yield c
+    finally:
+        c.close()
