@@ -311,7 +311,7 @@ def test_pretrained_yolos_of_the_hub_shape_loads_at_another_size(tmp_path: Path)
     config = YolosConfig(**ARCHITECTURES["yolos-tiny"].config, image_size=[800, 1333])
     config.num_labels = 91
     source = YolosForObjectDetection(config)
-    assert count_parameters(source) == catalog.find("transformers", "yolos-tiny").parameters
+    assert count_parameters(source) == 6_488_736  # the hub model's own count
     weights = tmp_path / "yolos.safetensors"
     save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(weights))
 

@@ -22,14 +22,9 @@ Checkpoints (one file per epoch, `epoch-NNNN.pt` in the workdir) are loaded with
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import os
-import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -63,6 +58,16 @@ from trainers.classification_data import (  # noqa: E402
 )
 from trainers.gradcam import grad_cam, overlay  # noqa: E402
 from trainers.metrics.classification import classification_report  # noqa: E402
+from trainers.optim import (  # noqa: E402
+    EarlyStopping,
+    autocast,
+    deterministic,
+    lr_factor,
+    make_optimizer,
+    restore_rng,
+    rng_state,
+    save_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,67 +78,6 @@ SCHEDULERS = ("cosine", "step", "linear", "none")
 
 
 # --- schedule, optimizer, early stopping ------------------------------------------------
-
-
-def lr_factor(scheduler: str, epoch: int, epochs: int, warmup_epochs: int = 0) -> float:
-    """The multiple of the base learning rate used during `epoch` (0-based) of `epochs`.
-
-    Warm-up rises linearly, (e+1)/(warmup+1), then the schedule runs over the remaining
-    epochs: cosine (to near zero), linear (to 1/remaining), step (x0.1 after each third),
-    none (1). It never depends on the total for the first epoch, so a run extended on
-    resume trains its first epochs exactly as before.
-    """
-    if epoch < warmup_epochs:
-        return (epoch + 1) / (warmup_epochs + 1)
-    t = epoch - warmup_epochs
-    span = max(1, epochs - warmup_epochs)
-    if scheduler == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * t / span))
-    if scheduler == "linear":
-        return 1.0 - t / span
-    if scheduler == "step":
-        return 0.1 ** (t // max(1, math.ceil(span / 3)))
-    if scheduler == "none":
-        return 1.0
-    raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}")
-
-
-def make_optimizer(
-    name: str, params: Any, learning_rate: float, weight_decay: float
-) -> torch.optim.Optimizer:
-    """adamw (decoupled decay), adam (L2 decay) or sgd (momentum 0.9, Nesterov)."""
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(
-            params, lr=learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay
-        )
-    raise ValueError("optimizer must be one of adamw, adam, sgd")
-
-
-@dataclass
-class EarlyStopping:
-    """Counts epochs without a better primary metric (higher is better here)."""
-
-    patience: int  # 0: never stop
-    best: float | None = None
-    best_epoch: int = 0
-    bad_epochs: int = 0
-
-    def update(self, epoch: int, value: float) -> None:
-        if self.best is None or value > self.best:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-        else:
-            self.bad_epochs += 1
-
-    @property
-    def should_stop(self) -> bool:
-        return self.patience > 0 and self.bad_epochs >= self.patience
-
-    def state(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
 
 
 # --- models ------------------------------------------------------------------------------
@@ -247,33 +191,6 @@ def _normalization(model: nn.Module) -> tuple[list[float], list[float]]:
 # --- checkpoints -------------------------------------------------------------------------
 
 
-def _rng_state() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()  # type: ignore[misc]
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(gauss)],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _restore_rng(state: dict[str, Any]) -> None:
-    random.setstate(_as_tuples(state["python"]))
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    cuda = state.get("cuda")
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
-
-
-def _as_tuples(value: Any) -> Any:
-    """random.setstate wants the nested tuples getstate gave (a reload may give lists)."""
-    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
-
-
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """A checkpoint this trainer wrote, on the CPU. ValueError for anything else."""
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -294,17 +211,7 @@ def model_from_checkpoint(state: dict[str, Any]) -> nn.Module:
     return model
 
 
-def _save(state: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # a reader never sees half a checkpoint
-
-
 # --- evaluation --------------------------------------------------------------------------
-
-
-def _autocast(device: torch.device, enabled: bool) -> Any:
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled)
 
 
 @torch.inference_mode()
@@ -315,27 +222,11 @@ def _probabilities(
     model.eval()
     probs, labels = [], []
     for x, y in loader:
-        with _autocast(device, amp):
+        with autocast(device, amp):
             logits = model(x.to(device, non_blocking=True))
         probs.append(logits.float().softmax(dim=1))
         labels.append(y)
     return torch.cat(probs).double().cpu().numpy(), torch.cat(labels).numpy()
-
-
-@contextlib.contextmanager
-def _deterministic(device: torch.device) -> Iterator[None]:
-    """Deterministic kernels on the CPU (where they cost nothing); the previous global
-    setting is restored. On CUDA the fast kernels stay: throughput comes first there."""
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(before, warn_only=warn_only)
 
 
 # --- the trainer -------------------------------------------------------------------------
@@ -423,7 +314,7 @@ class TimmTrainer:
                 scaler.load_state_dict(resume["scaler"])
             stopper = EarlyStopping(stopper.patience, **resume["early_stopping"])
             start = int(resume["epoch"])
-            _restore_rng(resume["rng"])
+            restore_rng(resume["rng"])
         if start >= epochs:
             return TrainOutcome(epochs_run=start)
 
@@ -441,7 +332,7 @@ class TimmTrainer:
         }
         val_ids = [e.path for e in val_entries]
         request.workdir.mkdir(parents=True, exist_ok=True)
-        with _deterministic(device):
+        with deterministic(device):
             for epoch in range(start + 1, epochs + 1):
                 began = time.perf_counter()
                 reseed(seed, epoch, train_loader)
@@ -460,7 +351,7 @@ class TimmTrainer:
                 report = classification_report(labels, probs, manifest.classes, image_ids=val_ids)
                 stopper.update(epoch, report.primary_value)
                 checkpoint = request.workdir / f"epoch-{epoch:04d}.pt"
-                _save(
+                save_atomic(
                     meta
                     | {
                         "model": model.state_dict(),
@@ -470,7 +361,7 @@ class TimmTrainer:
                         "epoch": epoch,
                         "config": dict(cfg),
                         "early_stopping": stopper.state(),
-                        "rng": _rng_state(),
+                        "rng": rng_state(),
                         "validation": report.metrics,
                     },
                     checkpoint,
@@ -515,7 +406,7 @@ class TimmTrainer:
                 return None
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True)
-            with _autocast(device, amp):
+            with autocast(device, amp):
                 loss = criterion(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

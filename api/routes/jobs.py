@@ -49,17 +49,17 @@ async def job_claims(job_id: uuid.UUID, creds: Credentials, settings: SettingsDe
 JobClaimsDep = Annotated[Any, Depends(job_claims)]
 
 
-@router.post("/{job_id}/heartbeat", response_model=CallbackAck)
+@router.post("/{job_id}/heartbeat", response_model=CallbackAck, response_model_exclude_none=True)
 def heartbeat(body: Heartbeat, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.heartbeat(db, claims, body)
 
 
-@router.post("/{job_id}/event", response_model=CallbackAck)
+@router.post("/{job_id}/event", response_model=CallbackAck, response_model_exclude_none=True)
 def event(body: Event, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.event(db, claims, body)
 
 
-@router.post("/{job_id}/validation", response_model=CallbackAck)
+@router.post("/{job_id}/validation", response_model=CallbackAck, response_model_exclude_none=True)
 def validation(body: Validation, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.validation(db, claims, body)
 
@@ -73,7 +73,7 @@ def artifacts(
     return callbacks.artifacts(db, settings, claims, body)
 
 
-@router.post("/{job_id}/done", response_model=CallbackAck)
+@router.post("/{job_id}/done", response_model=CallbackAck, response_model_exclude_none=True)
 def done(body: Done, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
     return callbacks.done(db, claims, body)
 
