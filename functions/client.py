@@ -121,20 +121,8 @@ class JobClient:
     def upload(self, name: str, path: Path) -> str:
         """Upload a file under the job's storage prefix; its storage key."""
         answer = self.artifact_urls([name])
-        for delay in (*_RETRY_DELAYS, None):
-            try:
-                with open(path, "rb") as f:
-                    r = httpx.put(answer.urls[name], content=f, timeout=600)
-                if r.status_code < 300:
-                    return answer.keys[name]
-                if r.status_code < 500:
-                    raise CallbackRejected(f"upload of {name}: {r.status_code} {r.text[:300]}")
-            except httpx.TransportError:
-                pass
-            if delay is None:
-                break
-            time.sleep(delay)
-        raise CallbackRejected(f"upload of {name}: storage did not answer")
+        put_file(answer.urls[name], path)
+        return answer.keys[name]
 
     def input_files(self, offset: int, limit: int = 1000) -> dict[str, Any]:
         """A page of the job's dataset files: {"total", "files": [{path, size, sha256, url}]}."""
@@ -166,3 +154,22 @@ class JobClient:
             error=error,
         )
         return self._send("done", body)
+
+
+def put_file(url: str, path: Path) -> None:
+    """PUT a file to a presigned URL, retrying transient failures. Thread-safe: it sends
+    no callback, so it may run beside the training loop."""
+    for delay in (*_RETRY_DELAYS, None):
+        try:
+            with open(path, "rb") as f:
+                r = httpx.put(url, content=f, timeout=600)
+            if r.status_code < 300:
+                return
+            if r.status_code < 500:
+                raise CallbackRejected(f"upload of {path.name}: {r.status_code} {r.text[:300]}")
+        except httpx.TransportError:
+            pass
+        if delay is None:
+            break
+        time.sleep(delay)
+    raise CallbackRejected(f"upload of {path.name}: storage did not answer")

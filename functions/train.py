@@ -2,10 +2,11 @@
 report every epoch, keep the best and last checkpoints, resume where an earlier attempt
 stopped.
 
-Per epoch, in this order (DESIGN.md, "Work that survives losing its worker"): upload the
-checkpoint, record it as the resume point, send the validation (the API answers whether
-the epoch is the best), upload it as `best.ckpt` when it is, then the heartbeat. A lost
-worker therefore costs at most the epoch in progress.
+Per epoch (DESIGN.md, "Work that survives losing its worker"): send the validation (the
+API answers whether the epoch is the best) and the heartbeat, and upload the checkpoint
+while the next epoch trains; once stored it is recorded as the resume point (and copied
+to `best.ckpt` by the API when the epoch was best). A lost worker costs at most the
+epoch in progress and, rarely, the one whose checkpoint was still on its way.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from functions.client import JobClient, load_spec
+from functions.client import JobClient, load_spec, put_file
 from functions.runtime import run_spec
 from trainers import offline
 
@@ -26,22 +28,32 @@ HEARTBEAT_SECONDS = float(os.environ.get("VAP_HEARTBEAT_SECONDS", "2"))
 
 
 class Reporter:
-    """The TrainHooks a trainer calls: turns its progress into callbacks."""
+    """The TrainHooks a trainer calls: turns its progress into callbacks.
 
-    def __init__(self, client: JobClient, total_epochs: int, start_epoch: int) -> None:
+    An epoch's checkpoint is uploaded in the background while the next epoch trains
+    (the upload of a ~100 MB file would otherwise stall the GPU for as long); it becomes
+    the resume point, with a `checkpoint` event, only once it is wholly stored. Only the
+    upload runs beside the loop: callbacks are sent from the training thread alone, so
+    their sequence numbers stay in order.
+    """
+
+    def __init__(self, client: JobClient, total_epochs: int) -> None:
         self.client = client
         self.total_epochs = total_epochs
-        self.start_epoch = start_epoch  # epochs done by earlier attempts
         self.last_beat = 0.0
         self.best_epoch: int | None = None
         self.primary: dict[str, float] = {}
-        self.callback_seconds = 0.0  # time spent reporting, for the benchmark
+        self.callback_seconds = 0.0  # time the training loop waited on reporting
+        self._uploads = ThreadPoolExecutor(1, thread_name_prefix="checkpoint-upload")
+        self._pending: tuple[Future[None], str, int, bool] | None = None
 
     def should_stop(self) -> bool:
         return self.client.cancelled
 
     def progress(self, epoch: int, batch: int, batches: int, metrics: dict[str, float]) -> None:
         now = time.monotonic()
+        if self._pending is not None and self._pending[0].done():
+            self._record_upload()
         if now - self.last_beat < HEARTBEAT_SECONDS:
             return
         self.last_beat = now
@@ -58,8 +70,7 @@ class Reporter:
     def epoch_end(self, result: Any) -> None:
         started = time.monotonic()
         client, v = self.client, result.validation
-        key = client.upload("last.ckpt", result.checkpoint)
-        client.event("checkpoint", key=key, epoch=result.epoch)
+        self.finish_uploads()  # the previous epoch's checkpoint first: resume points in order
         metrics = {k: float(x) for k, x in v.metrics.items()}
         metrics |= {f"train/{k}": float(x) for k, x in result.train_metrics.items()}
         metrics["epoch_seconds"] = float(result.seconds)
@@ -75,13 +86,13 @@ class Reporter:
             pr_curves=v.pr_curves,
         )
         if ack.is_best:
-            best = client.upload("best.ckpt", result.checkpoint)
-            client.event("checkpoint", key=best, epoch=result.epoch, best=True)
             self.best_epoch = result.epoch
             self.primary = {v.primary_metric: float(v.primary_value)}
-        # Uploaded: a file per epoch would fill the worker's disk (an AdamW resnet18 is
-        # ~135 MB); resuming reads the uploaded copy.
-        result.checkpoint.unlink(missing_ok=True)
+        answer = client.artifact_urls(["last.ckpt"])
+        upload = self._uploads.submit(
+            _upload_and_remove, answer.urls["last.ckpt"], result.checkpoint
+        )
+        self._pending = (upload, answer.keys["last.ckpt"], result.epoch, bool(ack.is_best))
         client.heartbeat(
             progress=100 * result.epoch / max(result.total_epochs, 1),
             epoch=result.epoch,
@@ -91,6 +102,30 @@ class Reporter:
         )
         self.last_beat = time.monotonic()
         self.callback_seconds += self.last_beat - started
+
+    def finish_uploads(self) -> None:
+        """Wait for the checkpoint being uploaded and record it (raises what the upload
+        raised). Called before the next one starts and before the job reports its end."""
+        if self._pending is not None:
+            self._pending[0].result()
+            self._record_upload()
+
+    def _record_upload(self) -> None:
+        assert self._pending is not None
+        upload, key, epoch, best = self._pending
+        self._pending = None
+        upload.result()
+        self.client.event("checkpoint", key=key, epoch=epoch, best=best)
+
+    def close(self) -> None:
+        self._uploads.shutdown(wait=False, cancel_futures=True)
+
+
+def _upload_and_remove(url: str, path: Path) -> None:
+    # Uploaded: a file per epoch would fill the worker's disk (an AdamW resnet18 is
+    # ~135 MB); resuming reads the uploaded copy.
+    put_file(url, path)
+    path.unlink(missing_ok=True)
 
 
 def run(client: JobClient) -> int:
@@ -112,9 +147,7 @@ def run(client: JobClient) -> int:
                 resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
                 client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
             device = _device()
-            reporter = Reporter(
-                client, int(config["epochs"]), spec.resume.epoch if spec.resume else 0
-            )
+            reporter = Reporter(client, int(config["epochs"]))
             request = TrainRequest(
                 model_name=spec.model or "",
                 task_type=spec.task_type or snapshot.manifest.task_type,
@@ -129,7 +162,12 @@ def run(client: JobClient) -> int:
             request.workdir.mkdir(parents=True, exist_ok=True)
             client.event("log", message=f"training {spec.model} on {device}, "
                          f"{len(snapshot.manifest.images)} images")  # fmt: skip
-            outcome = get_trainer(spec.framework or "").train(request, reporter)
+            try:
+                outcome = get_trainer(spec.framework or "").train(request, reporter)
+                if not (outcome.cancelled or client.cancelled):
+                    reporter.finish_uploads()  # the last epoch's checkpoint, before `done`
+            finally:
+                reporter.close()
         except Exception as exc:  # the job fails saying why; the traceback goes to the log
             if client.cancelled:
                 return 0

@@ -71,6 +71,17 @@ def test_round_trip_of_bytes_files_and_streams(storage: Storage, tmp_path: Path)
     ]
 
 
+def test_copy_inside_the_store_leaves_both_objects(storage: Storage) -> None:
+    storage.put_bytes("checkpoints/j/last.ckpt", b"epoch 3 weights")
+    storage.put_bytes("checkpoints/j/best.ckpt", b"epoch 1 weights")
+    storage.copy("checkpoints/j/last.ckpt", "checkpoints/j/best.ckpt")
+    assert storage.get_bytes("checkpoints/j/best.ckpt") == b"epoch 3 weights"
+    assert storage.get_bytes("checkpoints/j/last.ckpt") == b"epoch 3 weights"
+    with pytest.raises(ObjectNotFound):
+        storage.copy("checkpoints/j/missing", "checkpoints/j/other")
+    assert not storage.exists("checkpoints/j/other")
+
+
 def test_prefix_listing_and_deletion(storage: Storage) -> None:
     p = _prefix()
     for key in ("datasets/1/x", "datasets/10/y", "datasets/2/z"):

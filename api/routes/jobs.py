@@ -55,8 +55,8 @@ def heartbeat(body: Heartbeat, claims: JobClaimsDep, db: SessionDep) -> Callback
 
 
 @router.post("/{job_id}/event", response_model=CallbackAck, response_model_exclude_none=True)
-def event(body: Event, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
-    return callbacks.event(db, claims, body)
+def event(body: Event, claims: JobClaimsDep, db: SessionDep, settings: SettingsDep) -> CallbackAck:
+    return callbacks.event(db, settings, claims, body)
 
 
 @router.post("/{job_id}/validation", response_model=CallbackAck, response_model_exclude_none=True)

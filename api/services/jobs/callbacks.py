@@ -120,12 +120,12 @@ def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
     return CallbackAck(applied=True)
 
 
-def event(db: Session, claims: JobClaims, body: Event) -> CallbackAck:
+def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> CallbackAck:
     job, ack = _admit(db, claims, body, "event")
     if ack:
         return ack
     if body.type == "checkpoint":
-        _record_checkpoint(claims, job, body.data)  # durable: it is the resume point
+        _record_checkpoint(settings, claims, job, body.data)  # durable: the resume point
     elif body.type == "results":
         _record_results(claims, job, body.data)  # durable: where the results are
     elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
@@ -137,22 +137,32 @@ def event(db: Session, claims: JobClaims, body: Event) -> CallbackAck:
     return CallbackAck(applied=True)
 
 
-def _record_checkpoint(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
-    """Keep a training job's newest (and best) checkpoint, which must lie under the
-    job's own prefix (one that `/artifacts` answered)."""
+def _record_checkpoint(settings: Any, claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
+    """Keep a training job's newest checkpoint as its resume point; with "best": true,
+    also copy it to `best.ckpt` inside storage (no second upload from the worker). The
+    key must lie under the job's own prefix (one that `/artifacts` answered)."""
     if claims.kind != JobKind.TRAINING:
         raise BadRequest("Checkpoints belong to training jobs", code="not_training")
     key, epoch = data.get("key"), data.get("epoch")
-    if not isinstance(key, str) or not key.startswith(f"checkpoints/{job.id}/"):
-        raise BadRequest(
-            f"A checkpoint key must lie under checkpoints/{job.id}/", code="bad_checkpoint"
-        )
+    prefix = f"checkpoints/{job.id}/"
+    if not isinstance(key, str) or not key.startswith(prefix):
+        raise BadRequest(f"A checkpoint key must lie under {prefix}", code="bad_checkpoint")
     if not isinstance(epoch, int) or epoch < 0:
         raise BadRequest("A checkpoint needs its epoch (an integer >= 0)", code="bad_checkpoint")
     if job.last_checkpoint_epoch is None or epoch >= job.last_checkpoint_epoch:
         job.last_checkpoint_key, job.last_checkpoint_epoch = key, epoch
     if data.get("best"):
-        job.best_checkpoint_key = key
+        from api.services.storage import ObjectNotFound, get_storage
+
+        best = f"{prefix}best.ckpt"
+        if key != best:
+            try:
+                get_storage(settings).copy(key, best)
+            except ObjectNotFound:
+                raise BadRequest(
+                    f"No checkpoint was uploaded at {key}", code="bad_checkpoint"
+                ) from None
+        job.best_checkpoint_key = best
 
 
 def _record_results(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:

@@ -126,6 +126,11 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
+    def copy(self, src: str, dest: str) -> None:
+        """Copy the object at `src` to `dest` inside the store (no bytes pass through
+        this process on S3), replacing any object there. ObjectNotFound when missing."""
+
+    @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object is stored at `key`."""
 

@@ -193,6 +193,10 @@ class LocalStorage(Storage):
         with self.open_read(key) as src, _os_errors(f"download {key!r}"), AtomicWriter(dest) as out:
             out.copy_from(src)
 
+    def copy(self, src: str, dest: str) -> None:
+        with self.open_read(src) as f, self.open_write(dest) as out, _os_errors(f"copy {src!r}"):
+            out.copy_from(f)
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 

@@ -185,6 +185,14 @@ class S3Storage(Storage):
             # s3transfer writes a temp file beside dest and renames it: dest appears whole.
             self._ready().download_file(self.bucket, key, str(dest), Config=self._transfer)
 
+    def copy(self, src: str, dest: str) -> None:
+        validate_key(src)
+        validate_key(dest)
+        with self._errors(f"copy {src!r}", src):
+            # Managed copy: one CopyObject, or parts above 5 GB.
+            self._ready().copy({"Bucket": self.bucket, "Key": src}, self.bucket, dest,
+                               Config=self._transfer)  # fmt: skip
+
     def exists(self, key: str) -> bool:
         try:
             self.stat(key)
