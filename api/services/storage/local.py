@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -194,8 +195,19 @@ class LocalStorage(Storage):
             out.copy_from(src)
 
     def copy(self, src: str, dest: str) -> None:
-        with self.open_read(src) as f, self.open_write(dest) as out, _os_errors(f"copy {src!r}"):
-            out.copy_from(f)
+        """A hard link under a temporary name, renamed into place: no byte is copied. Safe
+        because no object file is ever changed in place (writes replace the name)."""
+        source, target = self.path(src), self.path(dest)
+        if not source.is_file():
+            raise ObjectNotFound(src)
+        with _os_errors(f"copy {src!r}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+            try:
+                os.link(source, tmp)
+            except OSError:  # a filesystem without hard links: copy the bytes
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
