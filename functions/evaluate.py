@@ -22,7 +22,6 @@ def run(client: JobClient) -> int:
     offline.apply()
     from functions import inputs, results
     from functions.train import _device
-    from trainers import visualize
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
@@ -56,10 +55,10 @@ def run(client: JobClient) -> int:
             xai = bool(config.get("enable_xai")) and spec.task_type == "image_classification"
 
             def picture(item: dict[str, Any], out: Path) -> Path:
-                image = files / item["image_id"]
-                if xai:
-                    return trainer.explain(checkpoint, image, out, device=device)
-                return visualize.draw(image, item["predictions"], out, item["ground_truth"])
+                return results.picture(
+                    trainer, checkpoint, device, xai, files / item["image_id"], out,
+                    item["predictions"], item["ground_truth"],
+                )  # fmt: skip
 
             results.publish(
                 client, work, spec.task_type or "", report.images or [], picture,

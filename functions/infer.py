@@ -40,7 +40,6 @@ def run(client: JobClient) -> int:
     offline.apply()
     from functions import inputs, results
     from functions.train import _device
-    from trainers import visualize
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
@@ -75,9 +74,7 @@ def run(client: JobClient) -> int:
 
             def picture(item: dict[str, Any], out: Path) -> Path:
                 image = local[item["image_id"]]
-                if xai:
-                    return trainer.explain(checkpoint, image, out, device=device)
-                return visualize.draw(image, item, out)
+                return results.picture(trainer, checkpoint, device, xai, image, out, item)
 
             results.publish(
                 client, work, spec.task_type or "", predictions, picture,

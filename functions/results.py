@@ -59,3 +59,25 @@ def publish(
         if client.cancelled:
             return
     client.event("results", key=key, visualizations=prefix, count=len(images))
+
+
+def picture(
+    trainer: Any,
+    checkpoint: Path,
+    device: str,
+    xai: bool,
+    image: Path,
+    out: Path,
+    prediction: dict[str, Any],
+    truth: dict[str, Any] | None = None,
+) -> Path:
+    """A Grad-CAM overlay when asked and the model can explain itself (classification
+    with timm or ViT); otherwise the prediction (and the truth) drawn on the image."""
+    if xai:
+        try:
+            return trainer.explain(checkpoint, image, out, device=device)  # type: ignore[no-any-return]
+        except NotImplementedError:
+            pass  # this framework has no explanation: draw instead of failing the job
+    from trainers import visualize
+
+    return visualize.draw(image, prediction, out, truth)

@@ -239,6 +239,19 @@ def test_ultralytics_detection_trains_through_the_api_with_progress_over_sse(api
     got = api.get(f"/api/v1/training/jobs/{job['id']}").json()
     assert got["primary_metric_name"] == "mAP50-95" and got["has_best_checkpoint"]
 
+    # A test run: COCO-style metrics, per-image boxes against the truth, pictures drawn
+    # (Grad-CAM was asked for, but a detector has none: it draws instead of failing).
+    body = {"training_job_id": job["id"], "dataset_id": dataset["id"], "split": "val",
+            "enable_xai": True, "max_visualizations": 2}  # fmt: skip
+    run = api.post("/api/v1/test-runs", json=body).json()
+    ended = _follow(api, run["id"])[-1]["data"]
+    assert ended["status"] == "completed", ended
+    tested = api.get(f"/api/v1/test-runs/{run['id']}").json()
+    assert {"mAP50-95", "mAP50", "AR100"} <= set(tested["overall_metrics"])
+    page = api.get(f"/api/v1/test-runs/{run['id']}/results").json()
+    assert page["images"] and "boxes" in page["images"][0]["ground_truth"]
+    assert len(page["visualizations"]) == 2
+
     image = next(n for n in zipfile.ZipFile(io.BytesIO(yolo_detection_zip())).namelist()
                  if n.startswith("images/val/"))  # fmt: skip
     data = zipfile.ZipFile(io.BytesIO(yolo_detection_zip())).read(image)
