@@ -20,6 +20,11 @@ class Dispatch(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=10)
     timeout_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
+    def job_fields(self) -> dict[str, Any]:
+        """The columns of a job row that these choices set."""
+        resources = {"gpu": self.gpu, "timeout_seconds": self.timeout_seconds}
+        return {"runner": self.runner, "max_attempts": self.max_attempts, "resources": resources}
+
 
 class TrainingJobCreate(Dispatch):
     name: str | None = Field(default=None, max_length=255)

@@ -45,22 +45,13 @@ def create_for_dataset(
         db, settings, user, req.dataset_id, trained, labelled=False
     )
     job = InferenceJob(
-        user_id=user.id,
-        project_id=trained.project_id,
-        training_job_id=trained.id,
+        **model_jobs.fields_of(user, trained, checkpoint, req.enable_xai),
+        **req.job_fields(),
         inference_type=InferenceType.DATASET,
         dataset_id=dataset.id,
         dataset_snapshot_id=snapshot.id,
-        task_type=trained.task_type,
-        framework=trained.framework,
-        checkpoint_key=checkpoint,
-        enable_xai=req.enable_xai,
-        xai_method="gradcam" if req.enable_xai else None,
         total_images=snapshot.num_images,
         config=_config(req, trained.model_name, req.split),
-        runner=req.runner,
-        max_attempts=req.max_attempts,
-        resources={"gpu": req.gpu, "timeout_seconds": req.timeout_seconds},
     )
     return model_jobs.start(db, settings, job)  # type: ignore[no-any-return]
 
@@ -99,17 +90,10 @@ def create_for_upload(
             storage.put_file(key, path)
             keys.append(key)
     job = InferenceJob(
+        **model_jobs.fields_of(user, trained, checkpoint, opts.enable_xai),
         id=job_id,
-        user_id=user.id,
-        project_id=trained.project_id,
-        training_job_id=trained.id,
         inference_type=InferenceType.SINGLE if len(keys) == 1 else InferenceType.BATCH,
-        task_type=trained.task_type,
-        framework=trained.framework,
-        checkpoint_key=checkpoint,
         image_keys=keys,
-        enable_xai=opts.enable_xai,
-        xai_method="gradcam" if opts.enable_xai else None,
         total_images=len(keys),
         config=_config(opts, trained.model_name),
         max_attempts=2,

@@ -26,6 +26,20 @@ def source(
     return job, key  # type: ignore[return-value]
 
 
+def fields_of(user: User, trained: TrainingJob, checkpoint: str, enable_xai: bool) -> dict:
+    """The columns a test run or an inference job takes from the model it runs."""
+    return {
+        "user_id": user.id,
+        "project_id": trained.project_id,
+        "training_job_id": trained.id,
+        "task_type": trained.task_type,
+        "framework": trained.framework,
+        "checkpoint_key": checkpoint,
+        "enable_xai": enable_xai,
+        "xai_method": "gradcam" if enable_xai else None,
+    }
+
+
 def dataset_snapshot(
     db: Session,
     settings: Settings,

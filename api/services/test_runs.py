@@ -20,16 +20,10 @@ def create(db: Session, settings: Settings, user: User, req: TestRunCreate) -> T
         db, settings, user, req.dataset_id, trained, labelled=True
     )
     job = TestRun(
-        user_id=user.id,
-        project_id=trained.project_id,
-        training_job_id=trained.id,
+        **model_jobs.fields_of(user, trained, checkpoint, req.enable_xai),
+        **req.job_fields(),
         dataset_id=dataset.id,
         dataset_snapshot_id=snapshot.id,
-        task_type=trained.task_type,
-        framework=trained.framework,
-        checkpoint_key=checkpoint,
-        enable_xai=req.enable_xai,
-        xai_method="gradcam" if req.enable_xai else None,
         total_images=snapshot.num_images,
         config={
             "split": req.split,
@@ -38,9 +32,6 @@ def create(db: Session, settings: Settings, user: User, req: TestRunCreate) -> T
             "max_visualizations": req.max_visualizations,
             "enable_xai": req.enable_xai,
         },
-        runner=req.runner,
-        max_attempts=req.max_attempts,
-        resources={"gpu": req.gpu, "timeout_seconds": req.timeout_seconds},
     )
     return model_jobs.start(db, settings, job)  # type: ignore[no-any-return]
 

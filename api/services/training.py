@@ -105,9 +105,7 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
         config=config,
         pretrained_weight_id=weight_id,
         total_epochs=config["epochs"],
-        runner=req.runner,
-        max_attempts=req.max_attempts,
-        resources={"gpu": req.gpu, "timeout_seconds": req.timeout_seconds},
+        **req.job_fields(),
     )
     db.add(job)
     db.flush()
