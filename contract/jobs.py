@@ -91,6 +91,8 @@ class Validation(Callback):
     epoch: int = Field(ge=0)
     primary_metric_name: str
     primary_metric_value: float
+    # Whether a higher primary value is better; None keeps what the job already says.
+    primary_metric_direction: Literal["maximize", "minimize"] | None = None
     metrics: dict[str, float]
     per_class_metrics: list[dict[str, Any]] | None = None
     confusion_matrix: list[list[int]] | None = None

@@ -47,6 +47,7 @@ def run(client: JobClient) -> int:
                 epoch=0,
                 primary_metric_name=report.primary_metric,
                 primary_metric_value=float(report.primary_value),
+                primary_metric_direction=report.direction,
                 metrics={k: float(v) for k, v in report.metrics.items()},
                 per_class_metrics=report.per_class or None,
                 confusion_matrix=report.confusion_matrix,

@@ -83,6 +83,7 @@ class Reporter:
             epoch=result.epoch,
             primary_metric_name=v.primary_metric,
             primary_metric_value=float(v.primary_value),
+            primary_metric_direction=v.direction,
             metrics=metrics,
             per_class_metrics=v.per_class or None,
             confusion_matrix=v.confusion_matrix,

@@ -248,3 +248,32 @@ def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner
         row = db.get(TrainingJob, job_id)
         assert row.best_epoch == 2 and row.best_metrics["accuracy"] == 0.7
         assert row.status == JobStatus.RUNNING
+
+
+def test_a_metric_to_minimize_keeps_the_lowest_and_the_ack_says_which_epoch_is_best(client, owner):  # type: ignore[no-untyped-def]
+    from api.db.models import TrainingJob
+    from tests import dataset_builders as build
+    from tests.conftest import upload_dataset
+
+    dataset = upload_dataset(client, owner, files=build.imagefolder_files(train=2, val=1)).json()
+    with new_session() as db:
+        job = TrainingJob(
+            user_id=uuid.UUID(owner.id), dataset_id=uuid.UUID(dataset["id"]), model_name="resnet18",
+            task_type="image_classification", framework="timm", status=JobStatus.QUEUED, attempt=1,
+        )  # fmt: skip
+        db.add(job)
+        db.commit()
+        job_id = job.id
+    token = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
+    acks = []
+    for seq, (epoch, loss) in enumerate([(1, 0.9), (2, 0.4), (3, 0.6)], start=1):
+        body = {"attempt": 1, "seq": seq, "epoch": epoch, "primary_metric_name": "loss",
+                "primary_metric_value": loss, "primary_metric_direction": "minimize",
+                "metrics": {"loss": loss}}  # fmt: skip
+        r = client.post(f"/api/v1/jobs/{job_id}/validation", json=body,
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        acks.append(r.json()["is_best"])
+    assert acks == [True, True, False]
+    with new_session() as db:
+        row = db.get(TrainingJob, job_id)
+        assert row.best_epoch == 2 and row.primary_metric_direction == "minimize"

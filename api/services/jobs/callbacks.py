@@ -264,6 +264,8 @@ def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
                       body.primary_metric_value}, "metrics": body.metrics})  # fmt: skip
         db.commit()
         return CallbackAck(applied=True)
+    if body.primary_metric_direction is not None:
+        job.primary_metric_direction = body.primary_metric_direction
     maximize = job.primary_metric_direction != "minimize"
     best = job.best_metrics or {}
     previous = best.get(body.primary_metric_name)
