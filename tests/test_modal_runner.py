@@ -137,3 +137,31 @@ def test_modal_function_bodies_run_in_process(live_server, make_user):
     )  # fmt: skip
     assert modal_app.diagnostic.local(spec.model_dump(mode="json")) == 0
     assert row(job_id).status == JobStatus.COMPLETED
+
+
+def test_a_training_job_runs_in_the_modal_train_function(stand_in, live_server, api):
+    """The whole path of a GPU job on Modal, but for the cloud: the runner spawns
+    `train` by name, and modal_app.train's body (run with `.local()`) trains and reports."""
+    from api.db.models import TrainingJob
+    from api.services.jobs import dispatch
+    from tests.digits import digits_imagefolder_zip
+    from tests.live import wait_for
+
+    archive = digits_imagefolder_zip(per_class=6, size=32)
+    files = [("files", ("digits.zip", archive, "application/zip"))]
+    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
+    body = {"dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
+            "config": {"epochs": 1, "image_size": 32, "pretrained": False},
+            "runner": "modal", "gpu": "T4", "start": False}  # fmt: skip
+    created = api.post("/api/v1/training/jobs", json=body)
+    assert created.status_code == 201, created.text
+    settings = get_settings().model_copy(update={"api_base_url": live_server})
+    with new_session() as db:
+        job = dispatch.submit(db, settings, db.get(TrainingJob, uuid.UUID(created.json()["id"])))
+        assert job.status == JobStatus.QUEUED and job.runner == "modal"
+    ((_, name, spec),) = stand_in.spawned
+    assert name == "train" and spec["resources"]["gpu"] == "T4" and "snapshot" in spec["inputs"]
+    events = wait_for(api, created.json()["id"], lambda p: p["terminal"], 120)
+    assert events[-1]["data"]["status"] == "completed", events[-1]
+    got = api.get(f"/api/v1/training/jobs/{created.json()['id']}").json()
+    assert got["has_best_checkpoint"] and got["current_epoch"] == 1
