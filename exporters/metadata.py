@@ -1,0 +1,116 @@
+"""metadata.json: everything a deployment needs to feed a model and read its output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from exporters.registry import ExportOptions, SourceModel
+
+FORMAT_VERSION = "1.0"
+METADATA_FILE = "metadata.json"
+_DTYPES = {"float": "float32", "double": "float64"}  # ONNX Runtime's names -> numpy's
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_io(model_file: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The graph's inputs and outputs as {name, shape, dtype}; symbolic dims by name."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+
+    def spec(arg: Any) -> dict[str, Any]:
+        dtype = arg.type.removeprefix("tensor(").removesuffix(")")
+        return {"name": arg.name, "shape": list(arg.shape), "dtype": _DTYPES.get(dtype, dtype)}
+
+    return [spec(a) for a in session.get_inputs()], [spec(a) for a in session.get_outputs()]
+
+
+def onnx_opset(model_file: Path) -> int:
+    """The default-domain opset the file declares (what a runtime must support)."""
+    import onnx
+
+    model = onnx.load(str(model_file), load_external_data=False)
+    return next(int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def measure_latency_ms(model_file: Path, image_size: int, runs: int = 20) -> dict[str, Any]:
+    """Median (and p90) wall time of `runs` ONNX Runtime CPU inferences of one image,
+    after two warm-up runs."""
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    x = np.random.default_rng(0).standard_normal((1, 3, image_size, image_size), np.float32)
+    for _ in range(2):
+        session.run(None, {name: x})
+    times = []
+    for _ in range(max(1, runs)):
+        began = time.perf_counter()
+        session.run(None, {name: x})
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return {
+        "batch_size": 1,
+        "runs": len(times),
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 3),
+        "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+    }
+
+
+def build_metadata(
+    source: SourceModel,
+    fmt: str,
+    model_file: Path,
+    options: ExportOptions,
+    latency_runs: int = 20,
+) -> dict[str, Any]:
+    inputs, outputs = onnx_io(model_file)
+    for spec in inputs:
+        spec["layout"] = "NCHW"
+    return {
+        "format_version": FORMAT_VERSION,
+        "framework": source.framework,
+        "model_name": source.model_name,
+        "task_type": source.task_type,
+        "export_format": fmt,
+        "model_file": model_file.name,
+        "sha256": sha256_of(model_file),
+        "size_bytes": model_file.stat().st_size,
+        "class_names": list(source.class_names),
+        "num_classes": len(source.class_names),
+        "inputs": inputs,
+        "input": inputs[0],
+        "outputs": outputs,
+        "preprocessing": source.preprocessing,
+        "postprocessing": source.postprocessing,
+        "export_options": {
+            "opset": onnx_opset(model_file),
+            "requested_opset": options.opset,
+            "dynamic_batch": options.dynamic_batch,
+            "quantization": options.quantize,
+        },
+        "latency": measure_latency_ms(model_file, source.image_size, latency_runs),
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write_metadata(metadata: dict[str, Any], out_dir: Path) -> Path:
+    path = Path(out_dir) / METADATA_FILE
+    path.write_text(json.dumps(metadata, indent=2) + "\n")
+    return path
