@@ -24,7 +24,8 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
   echo "$root" > "$venv/.root"
   # Older venvs of the same extras are dead weight.
-  for old in "$base/${extras//,/-}"-*; do
+  # Exactly "<extras>-<16-hex key>": "api-worker-*" would also match "api-worker-modal-dev-*".
+  for old in "$base/${extras//,/-}"-????????????????; do
     [ "$old" != "$venv" ] && [ -d "$old" ] && rm -rf "$old"
   done
 elif [ "$(cat "$venv/.root" 2>/dev/null)" != "$root" ]; then
