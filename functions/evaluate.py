@@ -21,7 +21,6 @@ from trainers import offline
 def run(client: JobClient) -> int:
     offline.apply()
     from functions import inputs, results
-    from functions.train import _device
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
@@ -30,15 +29,13 @@ def run(client: JobClient) -> int:
         work = Path(tmp)
         try:
             snapshot = inputs.fetch_snapshot(client, work / "data")
-            checkpoint = inputs.fetch(client, "checkpoint", work / "model.ckpt")
-            if checkpoint is None:
-                raise inputs.InputError("The job spec names no checkpoint")
+            checkpoint = inputs.fetch_checkpoint(client, work / "model.ckpt")
             manifest, split = results.pick_split(snapshot.manifest, config.get("split"))
             files = work / "data" / "files"
             count = sum(1 for i in manifest.images if i.split == split)
             client.heartbeat(progress=5, message=f"evaluating on {count} {split} images")
             trainer = get_trainer(spec.framework or "")
-            device = _device()
+            device = inputs.device()
             report = trainer.evaluate(checkpoint, manifest, files, split, device, keep_images=True)
             if client.cancelled:
                 return 0

@@ -39,7 +39,6 @@ def _images(client: JobClient, work: Path) -> list[tuple[str, Path]]:
 def run(client: JobClient) -> int:
     offline.apply()
     from functions import inputs, results
-    from functions.train import _device
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
@@ -48,11 +47,9 @@ def run(client: JobClient) -> int:
         work = Path(tmp)
         try:
             images = _images(client, work)
-            checkpoint = inputs.fetch(client, "checkpoint", work / "model.ckpt")
-            if checkpoint is None:
-                raise inputs.InputError("The job spec names no checkpoint")
+            checkpoint = inputs.fetch_checkpoint(client, work / "model.ckpt")
             trainer = get_trainer(spec.framework or "")
-            device = _device()
+            device = inputs.device()
             predictions: list[dict[str, Any]] = []
             for start in range(0, len(images), _BATCH):
                 batch = images[start : start + _BATCH]

@@ -111,3 +111,19 @@ def fetch(client: JobClient, name: str, dest: Path) -> Path | None:
     the spec has no such input."""
     url = client.spec.inputs.get(name)
     return download(url, dest) if url else None
+
+
+def fetch_checkpoint(client: JobClient, dest: Path) -> Path:
+    """The checkpoint a test run or an inference job loads; InputError when the spec
+    names none."""
+    found = fetch(client, "checkpoint", dest)
+    if found is None:
+        raise InputError("The job spec names no checkpoint")
+    return found
+
+
+def device() -> str:
+    """Where this worker computes: "cuda" when a GPU is visible, else "cpu"."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

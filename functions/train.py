@@ -152,7 +152,7 @@ def run(client: JobClient) -> int:
             if spec.resume is not None:
                 resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
                 client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
-            device = _device()
+            device = inputs.device()
             reporter = Reporter(client, int(config["epochs"]), background=device == "cuda")
             request = TrainRequest(
                 model_name=spec.model or "",
@@ -194,12 +194,6 @@ def run(client: JobClient) -> int:
         },
     )
     return 0
-
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 if __name__ == "__main__":

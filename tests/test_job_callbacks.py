@@ -209,8 +209,9 @@ def test_validation_results_belong_to_training_jobs(client, owner):
     assert r.status_code == 400 and r.json()["error"]["code"] == "not_training"
 
 
-def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner):
-    from api.db.models import TrainingJob, TrainingValidationResult
+def _queued_training_job(client, owner) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A training job as the dispatcher leaves it (queued, attempt 1), on a real dataset."""
+    from api.db.models import TrainingJob
     from tests import dataset_builders as build
     from tests.conftest import upload_dataset
 
@@ -222,7 +223,13 @@ def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner
         )  # fmt: skip
         db.add(job)
         db.commit()
-        job_id = job.id
+        return job.id
+
+
+def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner):
+    from api.db.models import TrainingJob, TrainingValidationResult
+
+    job_id = _queued_training_job(client, owner)
     auth = {
         "Authorization": f"Bearer {tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)}"
     }
@@ -252,18 +259,8 @@ def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner
 
 def test_a_metric_to_minimize_keeps_the_lowest_and_the_ack_says_which_epoch_is_best(client, owner):  # type: ignore[no-untyped-def]
     from api.db.models import TrainingJob
-    from tests import dataset_builders as build
-    from tests.conftest import upload_dataset
 
-    dataset = upload_dataset(client, owner, files=build.imagefolder_files(train=2, val=1)).json()
-    with new_session() as db:
-        job = TrainingJob(
-            user_id=uuid.UUID(owner.id), dataset_id=uuid.UUID(dataset["id"]), model_name="resnet18",
-            task_type="image_classification", framework="timm", status=JobStatus.QUEUED, attempt=1,
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        job_id = job.id
+    job_id = _queued_training_job(client, owner)
     token = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
     acks = []
     for seq, (epoch, loss) in enumerate([(1, 0.9), (2, 0.4), (3, 0.6)], start=1):

@@ -34,16 +34,9 @@ from contract.jobs import (
 )
 
 
-def job_of(db: Session, claims: JobClaims) -> Any:
-    """The job a callback token names (read, not locked)."""
-    job = db.get(JOB_MODELS[claims.kind], claims.job_id)
-    if job is None:
-        raise NotFound("Job not found")
-    return job
-
-
-def _locked_job(db: Session, claims: JobClaims) -> Any:
-    job = db.get(JOB_MODELS[claims.kind], claims.job_id, with_for_update=True)
+def job_of(db: Session, claims: JobClaims, lock: bool = False) -> Any:
+    """The job a callback token names; `lock`: row-locked until the transaction ends."""
+    job = db.get(JOB_MODELS[claims.kind], claims.job_id, with_for_update=lock)
     if job is None:
         raise NotFound("Job not found")
     return job
@@ -55,7 +48,7 @@ def _admit(
     """The locked job, and an answer when the callback must not be applied."""
     if body.attempt != claims.attempt:
         raise Forbidden("The callback's attempt differs from its token's", code="wrong_attempt")
-    job = _locked_job(db, claims)
+    job = job_of(db, claims, lock=True)
     if body.attempt < job.attempt:
         raise Conflict(
             f"Attempt {body.attempt} was superseded by attempt {job.attempt}; stop.",
