@@ -1,9 +1,10 @@
-"""ONNX: the sources (timm, Ultralytics) and the format writer.
+"""ONNX: the timm source and the format writer (the Ultralytics and transformers sources
+live in exporters/ultralytics_source.py and exporters/transformers_source.py).
 
-Tracing uses torch.onnx's dynamo exporter with the weights inside the one .onnx file
+Every source's module is traced here, with the weights inside the one .onnx file
 (`external_data=False`: a package ships one model file), the input named "images" and a
-dynamic batch dimension. Ultralytics models go through Ultralytics' own exporter, which
-already names its input "images" and knows its heads.
+dynamic batch dimension: opset 18 and above through torch.onnx's dynamo exporter, older
+opsets through the TorchScript exporter (see `_trace_onnx`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,12 @@ def timm_source(checkpoint: Path) -> SourceModel:
         class_names=list(state["class_names"]),
         image_size=size,
         preprocessing=_resize_preprocessing(size, state["mean"], state["std"]),
-        postprocessing={"type": "classification", "activation": "softmax", "top_k": 5},
+        postprocessing={
+            "kind": "classification_softmax",
+            "type": "classification",
+            "activation": "softmax",
+            "top_k": 5,
+        },
         output_names=["logits"],
         module=model,
         checkpoint=checkpoint,

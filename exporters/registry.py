@@ -5,20 +5,33 @@ a deployment needs to feed and read it); a *format* writes a `SourceModel` to a 
 Adding a framework or a format is adding one decorated function, never editing a switch.
 This module imports no framework: the API imports it cheaply; `export()` loads the
 modules that register sources and formats only when called.
+
+ONNX is the platform's reference graph: quantization, FP16 and embedded preprocessing
+are ONNX graph rewrites applied here after the ONNX writer (see `onnx_graph`), and
+metadata.json describes every format's inputs and outputs from that graph.
 """
 
 from __future__ import annotations
 
 import importlib
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-QUANTIZATIONS = (None, "dynamic_int8")
+QUANTIZATIONS = (None, "dynamic_int8", "static_int8", "fp16")
 
 # Modules whose import registers sources and formats (imported on the first export).
-_PLUGIN_MODULES = ("exporters.onnx_export",)
+_PLUGIN_MODULES = (
+    "exporters.onnx_export",
+    "exporters.ultralytics_source",
+    "exporters.transformers_source",
+    "exporters.torchscript_export",
+    "exporters.openvino_export",
+)
+
+REFERENCE_DIR = ".reference"  # scratch folder in out_dir for the ONNX a format is made from
 
 
 @dataclass
@@ -46,6 +59,29 @@ class ExportOptions:
     opset: int = 17
     dynamic_batch: bool = True
     quantize: str | None = None
+    embed_preprocessing: bool = False
+    calibration_images: tuple[Path, ...] = ()
+
+
+@dataclass
+class WrittenModel:
+    """What a format writer made. `files` are all the files a package must hold (the
+    model file first); `reference_onnx` is the float32 NCHW ONNX graph equivalent to the
+    model, from which metadata.json describes inputs and outputs (None: the model file
+    is that graph); `optimization` describes a quantization or FP16 conversion."""
+
+    model_file: Path
+    files: list[Path]
+    reference_onnx: Path | None = None
+    optimization: dict[str, Any] | None = None
+    preprocessing_embedded: bool = False
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    writer: Callable[[SourceModel, Path, ExportOptions], Path | WrittenModel]
+    quantizations: tuple[str | None, ...] = (None,)
+    embed_preprocessing: bool = False
 
 
 @dataclass
@@ -54,16 +90,19 @@ class ExportResult:
     metadata_file: Path
     metadata: dict[str, Any]
     files: list[Path]  # every file a package must hold: model (and its data), metadata
-    size_bytes: int  # of the model file
+    size_bytes: int  # of the model file (for OpenVINO: the .xml and its .bin weights)
     fmt: str
     framework: str
 
 
 SourceLoader = Callable[[Path], SourceModel]
-FormatWriter = Callable[[SourceModel, Path, ExportOptions], Path]
+FormatWriter = Callable[[SourceModel, Path, ExportOptions], "Path | WrittenModel"]
 
 _SOURCES: dict[str, SourceLoader] = {}
-_FORMATS: dict[str, FormatWriter] = {}
+_FORMATS: dict[str, FormatSpec] = {}
+
+# What the ONNX writer's output can be rewritten into, here (see `onnx_graph`).
+_ONNX_QUANTIZATIONS = QUANTIZATIONS
 
 
 def register_source(framework: str) -> Callable[[SourceLoader], SourceLoader]:
@@ -74,9 +113,23 @@ def register_source(framework: str) -> Callable[[SourceLoader], SourceLoader]:
     return wrap
 
 
-def register_format(fmt: str) -> Callable[[FormatWriter], FormatWriter]:
+def register_format(
+    fmt: str,
+    *,
+    quantizations: tuple[str | None, ...] | None = None,
+    embed_preprocessing: bool | None = None,
+) -> Callable[[FormatWriter], FormatWriter]:
+    """Register a writer for `fmt`, with the quantizations it accepts and whether it can
+    take uint8 images with the preprocessing inside. The ONNX writer writes only the
+    float32 graph: its quantizations and embedding are applied here afterwards."""
+    is_onnx = fmt == "onnx"
+
     def wrap(fn: FormatWriter) -> FormatWriter:
-        _FORMATS[fmt] = fn
+        _FORMATS[fmt] = FormatSpec(
+            writer=fn,
+            quantizations=quantizations or (_ONNX_QUANTIZATIONS if is_onnx else (None,)),
+            embed_preprocessing=is_onnx if embed_preprocessing is None else embed_preprocessing,
+        )
         return fn
 
     return wrap
@@ -87,10 +140,86 @@ def _load_plugins() -> None:
         importlib.import_module(name)
 
 
-def implemented() -> dict[str, list[str]]:
-    """Frameworks and formats export() really implements (imports the plugins)."""
+def implemented() -> dict[str, Any]:
+    """Frameworks and formats export() really implements (imports the plugins), with the
+    quantizations each format accepts."""
     _load_plugins()
-    return {"frameworks": sorted(_SOURCES), "formats": sorted(_FORMATS)}
+    return {
+        "frameworks": sorted(_SOURCES),
+        "formats": sorted(_FORMATS),
+        "quantizations": {f: list(s.quantizations) for f, s in sorted(_FORMATS.items())},
+    }
+
+
+def onnx_graph(source: SourceModel, out_dir: Path, options: ExportOptions) -> WrittenModel:
+    """The source as model.onnx in `out_dir`, optimized as `options` ask: the ONNX writer's
+    float32 graph, then quantized or converted to FP16 (exporters/quantize.py), then given
+    a uint8 NHWC input with the normalization inside (exporters/embed_preprocessing.py).
+    `reference_onnx` is the float32 graph (kept as model.fp32.onnx) when it differs."""
+    from exporters import quantize as q
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = _FORMATS["onnx"].writer(source, out_dir, replace(options, quantize=None))
+    model_file = written.model_file if isinstance(written, WrittenModel) else Path(written)
+    if not options.quantize and not options.embed_preprocessing:
+        return WrittenModel(model_file=model_file, files=[model_file])
+    fp32 = model_file.with_name("model.fp32.onnx")
+    model_file.replace(fp32)
+    current = fp32
+    optimization = None
+    if options.quantize:
+        quantized = out_dir / "model.quantized.onnx"
+        optimization = q.optimize_onnx(
+            fp32, quantized, options.quantize, source, options.calibration_images
+        )
+        current = quantized
+    if options.embed_preprocessing:
+        from exporters.embed_preprocessing import embed_preprocessing
+
+        embed_preprocessing(current, model_file, source.preprocessing)
+        if current != fp32:
+            current.unlink()
+    else:
+        current.replace(model_file)
+    return WrittenModel(
+        model_file=model_file,
+        files=[model_file],
+        reference_onnx=fp32,
+        optimization=optimization,
+        preprocessing_embedded=options.embed_preprocessing,
+    )
+
+
+def _check(fmt: str, options: ExportOptions) -> None:
+    spec = _FORMATS[fmt]
+    if options.quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {options.quantize!r}")
+    if options.quantize not in spec.quantizations:
+        accepted = [q for q in spec.quantizations if q]
+        raise ValueError(
+            f"{fmt} export does not support quantize={options.quantize!r}; "
+            f"it supports {accepted or 'no quantization'}"
+        )
+    if options.quantize == "static_int8" and not options.calibration_images:
+        raise ValueError("quantize='static_int8' needs calibration_images (a few hundred)")
+    if options.embed_preprocessing and not spec.embed_preprocessing:
+        raise ValueError(f"embed_preprocessing is only supported for ONNX, not {fmt}")
+    if options.embed_preprocessing and not runtime_reads_embedded_preprocessing():
+        raise ValueError(
+            "embed_preprocessing is not available yet: vap_runtime, which every package "
+            "ships, does not feed uint8 NHWC images to a graph with the preprocessing inside"
+        )
+
+
+def runtime_reads_embedded_preprocessing() -> bool:
+    """Whether vap_runtime honours metadata.json's `preprocessing.embedded`: it then
+    resizes as usual and feeds the uint8 RGB pixels as a (1, H, W, 3) batch, without
+    scale, mean, std or the NCHW transpose. It says so with EMBEDDED_PREPROCESSING = True."""
+    try:
+        from vap_runtime import model
+    except ImportError:
+        return False
+    return bool(getattr(model, "EMBEDDED_PREPROCESSING", False))
 
 
 def export(
@@ -101,14 +230,23 @@ def export(
     *,
     opset: int = 17,
     dynamic_batch: bool = True,
+    embed_preprocessing: bool = False,
     quantize: str | None = None,
+    calibration_images: list[Path] | None = None,
     latency_runs: int = 20,
 ) -> ExportResult:
     """Export `checkpoint` of `framework` to `fmt` under `out_dir` and write
-    `metadata.json` beside it (with the model file's sha256 and its measured CPU latency).
+    `metadata.json` beside it (with the model file's sha256, its measured CPU latency and,
+    under "optimization", the quantization or FP16 conversion with the size before and
+    after).
 
-    Raises ValueError for an unknown framework, format or quantization, or a checkpoint
-    the framework's loader does not recognise.
+    `quantize`: None, "dynamic_int8", "static_int8" (calibrated on `calibration_images`,
+    preprocessed as the model expects) or "fp16" (inputs and outputs stay float32).
+    `embed_preprocessing` (ONNX only): the graph takes uint8 NHWC RGB images at the model's
+    size and normalizes inside; metadata.json then says `preprocessing.embedded: true`.
+
+    Raises ValueError for an unknown framework, format or quantization, a combination the
+    format does not support, or a checkpoint the framework's loader does not recognise.
     """
     from exporters.metadata import build_metadata, write_metadata
 
@@ -117,21 +255,89 @@ def export(
         raise ValueError(f"no exporter for framework {framework!r}; known: {sorted(_SOURCES)}")
     if fmt not in _FORMATS:
         raise ValueError(f"no exporter for format {fmt!r}; known: {sorted(_FORMATS)}")
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(f"quantize must be one of {QUANTIZATIONS}")
-    options = ExportOptions(opset=opset, dynamic_batch=dynamic_batch, quantize=quantize)
+    options = ExportOptions(
+        opset=opset,
+        dynamic_batch=dynamic_batch,
+        quantize=quantize,
+        embed_preprocessing=embed_preprocessing,
+        calibration_images=tuple(Path(p) for p in calibration_images or ()),
+    )
+    _check(fmt, options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = _SOURCES[framework](Path(checkpoint))
-    model_file = _FORMATS[fmt](source, out_dir, options)
-    metadata = build_metadata(source, fmt, model_file, options, latency_runs=latency_runs)
+    if fmt == "onnx":
+        written = onnx_graph(source, out_dir, options)
+    else:
+        raw = _FORMATS[fmt].writer(source, out_dir, options)
+        written = raw if isinstance(raw, WrittenModel) else WrittenModel(Path(raw), [Path(raw)])
+    try:
+        reference = written.reference_onnx or written.model_file
+        # the reference graph's latency is replaced by the model file's own below
+        runs = latency_runs if reference == written.model_file else 1
+        metadata = build_metadata(source, fmt, reference, options, latency_runs=runs)
+        if reference != written.model_file:
+            _describe_model_file(metadata, source, fmt, written, latency_runs)
+        metadata["optimization"] = _optimization(written, reference)
+    finally:
+        if written.reference_onnx is not None:
+            written.reference_onnx.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / REFERENCE_DIR, ignore_errors=True)
     metadata_file = write_metadata(metadata, out_dir)
     return ExportResult(
-        model_file=model_file,
+        model_file=written.model_file,
         metadata_file=metadata_file,
         metadata=metadata,
-        files=[model_file, metadata_file],
-        size_bytes=model_file.stat().st_size,
+        files=[*written.files, metadata_file],
+        size_bytes=sum(p.stat().st_size for p in written.files),
         fmt=fmt,
         framework=framework,
     )
+
+
+def _describe_model_file(
+    metadata: dict[str, Any],
+    source: SourceModel,
+    fmt: str,
+    written: WrittenModel,
+    latency_runs: int,
+) -> None:
+    """Metadata was built from the reference ONNX graph: make the file fields, the input
+    (when preprocessing is embedded) and the latency those of the model file itself."""
+    from exporters.metadata import sha256_of
+    from exporters.predictor import measure_latency_ms, runner_for
+
+    model_file = written.model_file
+    metadata["model_file"] = model_file.name
+    metadata["sha256"] = sha256_of(model_file)
+    metadata["size_bytes"] = sum(p.stat().st_size for p in written.files)
+    if len(written.files) > 1:
+        metadata["model_files"] = [p.name for p in written.files]
+    if fmt == "torchscript":
+        metadata["export_options"]["opset"] = None  # no ONNX in a TorchScript file
+    if written.preprocessing_embedded:
+        size = source.image_size
+        spec = {
+            "name": metadata["input"]["name"],
+            "shape": [metadata["input"]["shape"][0], size, size, 3],
+            "dtype": "uint8",
+            "layout": "NHWC",
+        }
+        metadata["inputs"] = [spec]
+        metadata["input"] = spec
+        metadata["preprocessing"] = {**metadata["preprocessing"], "embedded": True}
+    runner = runner_for(model_file.parent, metadata)
+    metadata["latency"] = measure_latency_ms(runner, metadata, latency_runs)
+
+
+def _optimization(written: WrittenModel, reference: Path) -> dict[str, Any]:
+    """The method and the model's size before (float32 ONNX) and after."""
+    exported = sum(p.stat().st_size for p in written.files)
+    info = dict(written.optimization or {"method": None})
+    original = info.pop("original_size_bytes", None) or reference.stat().st_size
+    info.update(
+        original_size_bytes=original,
+        exported_size_bytes=exported,
+        size_ratio=round(exported / original, 4),
+    )
+    return info

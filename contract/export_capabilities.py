@@ -1,0 +1,101 @@
+"""What this installation can export, per framework and format: data the API shows.
+
+Cheap on purpose (the API calls it per request): packages are looked up with
+importlib.util.find_spec, never imported, and the GPU by its device node or nvidia-smi.
+`supported` is claimed only for what exporters.registry.export() really implements
+(tests/test_export_formats.py exports every supported pair of timm to prove it).
+Routes: "native" is written from the framework's torch model itself, "via_onnx" is
+converted from our ONNX export.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import shutil
+from typing import Any
+
+FRAMEWORKS = ("timm", "ultralytics", "transformers")
+FORMATS = ("onnx", "torchscript", "openvino", "tflite", "coreml", "tensorrt")
+
+# (framework, format) pairs export() implements, and how. Keep in step with the formats
+# registered in exporters/ (onnx_export, torchscript_export, openvino_export): every
+# source there is a traceable torch module, so every format works for every framework.
+IMPLEMENTED: dict[tuple[str, str], str] = {
+    **{(fw, "onnx"): "native" for fw in FRAMEWORKS},
+    **{(fw, "torchscript"): "native" for fw in FRAMEWORKS},
+    **{(fw, "openvino"): "via_onnx" for fw in FRAMEWORKS},
+}
+# What each format needs installed (import names), beyond the framework itself.
+REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "onnx": ("onnx", "onnxruntime", "onnxscript"),
+    "torchscript": (),
+    "openvino": ("onnx", "onnxruntime", "onnxscript", "openvino"),
+    "tflite": ("litert_torch", "ai_edge_litert"),
+    "coreml": ("coremltools",),
+    "tensorrt": ("tensorrt",),
+}
+# Why a format export() does not implement is not offered, and what it would take.
+NOT_IMPLEMENTED: dict[str, str] = {
+    "tflite": (
+        "TFLite export is not implemented here: it needs litert-torch and ai-edge-litert "
+        "(~830 MB with jaxlib), which downgrade pydantic to 2.11 and typing_extensions, "
+        "so they belong in a separate worker image, never the API's environment"
+    ),
+    "coreml": (
+        "Core ML export is not implemented here: it needs coremltools>=9 with numpy<=2.3.5, "
+        "and a Core ML model can only be run (validated) on macOS"
+    ),
+    "tensorrt": (
+        "TensorRT engines are built from the ONNX export on the NVIDIA GPU that will serve "
+        "them (trtexec --onnx=model.onnx, or Triton's onnxruntime backend with the "
+        "TensorRT execution provider); export() does not build them"
+    ),
+}
+FRAMEWORK_PACKAGES = {"timm": "timm", "ultralytics": "ultralytics", "transformers": "transformers"}
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def nvidia_gpu_present() -> bool:
+    return os.path.exists("/dev/nvidia0") or shutil.which("nvidia-smi") is not None
+
+
+def _unsupported(reason: str) -> dict[str, Any]:
+    return {"supported": False, "route": None, "reason": reason}
+
+
+def _capability(framework: str, fmt: str, gpu: bool) -> dict[str, Any]:
+    if not installed(FRAMEWORK_PACKAGES[framework]):
+        return _unsupported(f"{FRAMEWORK_PACKAGES[framework]} not installed")
+    if fmt == "tensorrt" and not gpu:
+        return _unsupported(
+            "TensorRT needs an NVIDIA GPU, and none is present on this machine "
+            "(the route is via ONNX: export ONNX here, build the engine on the GPU)"
+        )
+    route = IMPLEMENTED.get((framework, fmt))
+    if route is None:
+        reason = NOT_IMPLEMENTED.get(fmt, f"{fmt} export of {framework} models is not implemented")
+        return _unsupported(reason)
+    missing = [m for m in REQUIREMENTS[fmt] if not installed(m)]
+    if missing:
+        return _unsupported(f"{', '.join(missing)} not installed (pip install the worker extra)")
+    cap: dict[str, Any] = {"supported": True, "route": route, "reason": None}
+    if fmt == "coreml" and platform.system() != "Darwin":
+        cap["reason"] = "exported, not validated here: Core ML models only run on macOS"
+    return cap
+
+
+def capabilities(gpu: bool | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """{framework: {format: {supported, route ("native" | "via_onnx" | None), reason}}}.
+
+    `gpu`: whether the worker that would export has an NVIDIA GPU; None looks at this
+    machine. Unsupported entries always say why in `reason`."""
+    has_gpu = nvidia_gpu_present() if gpu is None else gpu
+    return {fw: {fmt: _capability(fw, fmt, has_gpu) for fmt in FORMATS} for fw in FRAMEWORKS}

@@ -1,0 +1,135 @@
+"""Predict with any model export() wrote, through the very code a deployment runs.
+
+`load(out_dir)` is a `vap_runtime.Model`: for ONNX the runtime's own ONNX Runtime session;
+for TorchScript and OpenVINO a *runner* (float32 NCHW batch in, the outputs in metadata
+order out) replaces that session, so pre- and post-processing are the same code for every
+format and a validation of the export measures the model file alone.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Runner = Callable[[np.ndarray], Sequence[np.ndarray]]
+METADATA_FILE = "metadata.json"
+
+
+def load(out_dir: Path) -> Any:
+    """A `vap_runtime.Model` for the export in `out_dir` (the folder holding metadata.json).
+
+    Raises ValueError when the folder holds a format this module cannot run."""
+    from vap_runtime import Model
+
+    out_dir = Path(out_dir)
+    metadata = json.loads((out_dir / METADATA_FILE).read_text())
+    if metadata["export_format"] == "onnx":
+        return Model(out_dir)
+    return Model(out_dir, runner=runner_for(out_dir, metadata))
+
+
+def runner_for(out_dir: Path, metadata: dict[str, Any]) -> Runner:
+    """A callable running the model file named in `metadata` on a batch shaped and typed
+    as metadata["input"] says; its outputs as numpy arrays, in metadata order."""
+    fmt = metadata["export_format"]
+    model_file = Path(out_dir) / metadata["model_file"]
+    if fmt == "onnx":
+        return _onnx_runner(model_file)
+    if fmt == "torchscript":
+        return _torchscript_runner(model_file)
+    if fmt == "openvino":
+        return _openvino_runner(model_file)
+    raise ValueError(f"no runner for {fmt!r} exports")
+
+
+def _onnx_runner(model_file: Path) -> Runner:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: list(session.run(None, {name: x}))
+
+
+def _flatten(out: Any) -> list[Any]:
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flatten(o)]
+    return [out]
+
+
+def _torchscript_runner(model_file: Path) -> Runner:
+    import torch
+
+    module = torch.jit.load(str(model_file), map_location="cpu").eval()
+
+    def run(x: np.ndarray) -> list[np.ndarray]:
+        with torch.no_grad():
+            out = module(torch.from_numpy(np.ascontiguousarray(x)))
+        return [t.numpy() for t in _flatten(out)]
+
+    return run
+
+
+def _openvino_runner(model_file: Path) -> Runner:
+    from exporters.openvino_export import compile_for_cpu
+
+    compiled = compile_for_cpu(model_file)
+    outputs = list(compiled.outputs)
+
+    def run(x: np.ndarray) -> list[np.ndarray]:
+        result = compiled(np.ascontiguousarray(x))
+        return [np.asarray(result[o]) for o in outputs]
+
+    return run
+
+
+def example_input(metadata: dict[str, Any], batch: int = 1) -> np.ndarray:
+    """A random batch as the model's input expects it (dtype, layout, size)."""
+    spec = metadata["input"]
+    shape = [batch, *(int(d) for d in spec["shape"][1:])]
+    rng = np.random.default_rng(0)
+    if spec["dtype"] == "uint8":
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
+def measure_latency_ms(runner: Runner, metadata: dict[str, Any], runs: int = 20) -> dict[str, Any]:
+    """Median (and p90) wall time of `runs` single-image inferences after two warm-ups, in
+    the shape of exporters.metadata's ONNX Runtime measurement."""
+    x = example_input(metadata)
+    for _ in range(2):
+        runner(x)
+    times = []
+    for _ in range(max(1, runs)):
+        began = time.perf_counter()
+        runner(x)
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return {
+        "batch_size": 1,
+        "runs": len(times),
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 3),
+        "runtime": _runtime_name(metadata["export_format"]),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+    }
+
+
+def _runtime_name(fmt: str) -> str:
+    if fmt == "torchscript":
+        import torch
+
+        return f"torch {torch.__version__} (TorchScript, CPU)"
+    if fmt == "openvino":
+        import openvino
+
+        return f"openvino {openvino.get_version()} CPU (f32 inference precision)"
+    import onnxruntime
+
+    return f"onnxruntime {onnxruntime.__version__} CPUExecutionProvider"
