@@ -34,7 +34,9 @@ image = (
     .apt_install("libgl1", "libglib2.0-0")
     .pip_install("torch==2.14.1", "torchvision==0.29.1")
     .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["worker"])
-    .add_local_python_source("contract", "functions", "trainers", "exporters")
+    .add_local_python_source(
+        "contract", "functions", "trainers", "exporters", "vap_runtime"
+    )
 )
 
 app = modal.App(APP_NAME, image=image)
@@ -75,7 +77,90 @@ def infer(spec: dict[str, Any]) -> int:
     return run_spec(spec)
 
 
-FUNCTIONS = {"diagnostic": diagnostic, "train": train, "evaluate": evaluate, "infer": infer}
+@app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
+def export(spec: dict[str, Any]) -> int:
+    """Export a checkpoint, optimise, validate and package it (functions/export.py)."""
+    from functions.runtime import run_spec
+
+    return run_spec(spec)
+
+
+FUNCTIONS = {
+    "diagnostic": diagnostic,
+    "train": train,
+    "evaluate": evaluate,
+    "infer": infer,
+    "export": export,
+}
+
+
+# The GPU class behind GPU deployments of the pay-per-call endpoint (the API forwards
+# their calls here, api/services/endpoint/gpu.py). A small image of its own, ONNX Runtime
+# with CUDA and vap_runtime only, so a cold start is seconds. The API sends presigned URLs
+# of the model files (this side holds no credentials); each container loads a model once
+# per model-file sha256 and keeps the most recently used few.
+INFERENCE_GPU = os.environ.get("VAP_MODAL_INFERENCE_GPU", GPU)
+INFERENCE_MAX_MODELS = 8
+inference_image = (
+    modal.Image.debian_slim(python_version="3.11")
+    .pip_install("onnxruntime-gpu>=1.18", "numpy>=1.26", "pillow>=10.3", "httpx>=0.27")
+    .add_local_python_source("vap_runtime")
+)
+
+
+@app.cls(
+    image=inference_image, gpu=INFERENCE_GPU, timeout=5 * MINUTES, scaledown_window=5 * MINUTES
+)
+class Inference:
+    @modal.enter()
+    def start(self) -> None:
+        import tempfile
+        from collections import OrderedDict
+
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        self.providers = [
+            p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available
+        ]
+        self.models: OrderedDict[str, Any] = OrderedDict()
+        self.cache_dir = Path(tempfile.gettempdir()) / "vap-endpoint-models"
+
+    @modal.method()
+    def predict(
+        self, model: dict[str, Any], image: bytes, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The vap_runtime prediction of `image` by the model `model` names
+        ({"checksum_sha256", "model_url", "metadata_url"}); `params` are predict()'s options."""
+        return self._model(model).predict(image, **params)  # type: ignore[no-any-return]
+
+    def _model(self, ref: dict[str, Any]) -> Any:
+        import hashlib
+
+        import httpx
+
+        from vap_runtime import Model
+
+        key = str(ref["checksum_sha256"])
+        if key in self.models:
+            self.models.move_to_end(key)
+            return self.models[key]
+        folder = self.cache_dir / key
+        if not (folder / "metadata.json").exists():
+            staging = self.cache_dir / f".{key}.partial"
+            staging.mkdir(parents=True, exist_ok=True)
+            metadata = httpx.get(ref["metadata_url"], timeout=60).raise_for_status().content
+            model_file = staging / Path(json.loads(metadata)["model_file"]).name
+            response = httpx.get(ref["model_url"], timeout=300).raise_for_status()
+            model_file.write_bytes(response.content)
+            if len(key) == 64 and hashlib.sha256(model_file.read_bytes()).hexdigest() != key:
+                raise ValueError("the downloaded model does not match its sha256")
+            (staging / "metadata.json").write_bytes(metadata)
+            staging.rename(folder)
+        self.models[key] = Model(folder, providers=self.providers)
+        while len(self.models) > INFERENCE_MAX_MODELS:
+            self.models.popitem(last=False)
+        return self.models[key]
 
 
 @app.function(schedule=modal.Period(minutes=1), secrets=[modal.Secret.from_name("vap-reconcile")])

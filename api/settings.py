@@ -90,6 +90,20 @@ class Settings(BaseSettings):
     dataset_max_compression_ratio: float = Field(default=100.0, ge=1)
     dataset_max_image_pixels: int = Field(default=89_478_485, ge=1)  # Pillow's own default
 
+    # Chat to training config (POST /api/v1/chat/message): Claude when a key is set,
+    # otherwise (and whenever Claude fails) the rule-based parser.
+    anthropic_api_key: str = ""
+    anthropic_base_url: str = ""  # empty: Anthropic's; tests point it at a loopback stand-in
+    anthropic_model: str = "claude-sonnet-4-5"
+    chat_llm_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # The pay-per-call endpoint (POST /v1/infer/{deployment_id}).
+    infer_max_request_mb: int = Field(default=20, ge=1)
+    infer_max_image_pixels: int = Field(default=40_000_000, ge=1)
+    # ONNX Runtime sessions each API process keeps loaded (least recently used go first);
+    # their files are cached under data_dir/endpoint-models.
+    infer_max_cached_models: int = Field(default=8, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
+from api.db.models.chat import ChatConversation
 from api.db.models.datasets import (
     Dataset,
     DatasetFormat,
@@ -13,6 +14,7 @@ from api.db.models.deployments import (
     DeploymentHistory,
     DeploymentStatus,
     DeploymentStrategy,
+    EndpointCounter,
     Tier,
     UsageRecord,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "ROLE_RANK",
     "TERMINAL_STATUSES",
     "ApiKey",
+    "ChatConversation",
     "Dataset",
     "DatasetFormat",
     "DatasetSnapshot",
@@ -49,6 +52,7 @@ __all__ = [
     "DeploymentHistory",
     "DeploymentStatus",
     "DeploymentStrategy",
+    "EndpointCounter",
     "ExportFormat",
     "DiagnosticJob",
     "ExportJob",

@@ -5,8 +5,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from api.db.base import Base, Timestamps, UUIDPrimaryKey, utcnow
 from api.db.models._enum import str_enum
@@ -94,6 +94,18 @@ class ApiKey(UUIDPrimaryKey, Base):
     revoked_at: Mapped[datetime | None]
 
 
+# The display prefix of the deployment's live key (None: no key, or all revoked), read
+# with the row so lists need no second query.
+Deployment.api_key_prefix = column_property(  # type: ignore[attr-defined]
+    select(ApiKey.prefix)
+    .where(ApiKey.deployment_id == Deployment.id, ApiKey.revoked_at.is_(None))
+    .order_by(ApiKey.created_at.desc())
+    .limit(1)
+    .correlate_except(ApiKey)
+    .scalar_subquery()
+)
+
+
 class UsageRecord(Base):
     """One metered call of a deployment's endpoint, for billing and quotas."""
 
@@ -121,3 +133,22 @@ class UsageRecord(Base):
     latency_ms: Mapped[float]
     request_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     response_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EndpointCounter(Base):
+    """A fixed-window request counter of one deployment, shared by every API replica.
+
+    One row per (deployment, period): "minute" for the rate limit, "month" for the
+    quota. An atomic UPSERT adds one, or starts a new window when the stored one has
+    ended, so the table never grows with time (see api/services/endpoint/limits.py).
+    """
+
+    __tablename__ = "endpoint_counters"
+    __table_args__ = (PrimaryKeyConstraint("deployment_id", "period"),)
+
+    deployment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    period: Mapped[str] = mapped_column(String(16))  # minute | month
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

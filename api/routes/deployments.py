@@ -1,0 +1,91 @@
+"""Deployments of an export: download, platform endpoint, edge package, container."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.lazy import lazy_module
+from api.schemas.common import Page, PageParams
+from api.schemas.deployments import (
+    ApiKeyCreated,
+    DeploymentCreate,
+    DeploymentCreated,
+    DeploymentDownload,
+    DeploymentEvent,
+    DeploymentRead,
+)
+
+if TYPE_CHECKING:
+    from api.services import deployments
+else:
+    deployments = lazy_module("api.services.deployments")
+
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
+
+
+@router.post("", response_model=DeploymentCreated, status_code=status.HTTP_201_CREATED)
+def create_deployment(
+    data: DeploymentCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> DeploymentCreated:
+    """Deploy a completed export. A platform endpoint answers with its API key, shown
+    only now; the other strategies with a presigned, expiring download URL."""
+    return deployments.create(db, settings, user, data)
+
+
+@router.get("", response_model=Page[DeploymentRead])
+def list_deployments(
+    user: CurrentUser, db: SessionDep, page: Annotated[PageParams, Depends()]
+) -> Page[DeploymentRead]:
+    """Your deployments, newest first."""
+    return deployments.list_for(db, user, page)
+
+
+@router.get("/{deployment_id}", response_model=DeploymentRead)
+def get_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    return deployments.get(db, user, deployment_id)
+
+
+@router.post("/{deployment_id}/activate", response_model=DeploymentRead)
+def activate_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    return deployments.activate(db, user, deployment_id)
+
+
+@router.post("/{deployment_id}/deactivate", response_model=DeploymentRead)
+def deactivate_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    """The endpoint refuses calls (409 `inactive`) until activated again."""
+    return deployments.deactivate(db, user, deployment_id)
+
+
+@router.delete("/{deployment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> Response:
+    """Remove the deployment with its keys, history and usage; the export stays."""
+    deployments.delete(db, user, deployment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{deployment_id}/history", response_model=list[DeploymentEvent])
+def deployment_history(
+    deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep
+) -> list[DeploymentEvent]:
+    """Every lifecycle event, oldest first."""
+    return deployments.history(db, user, deployment_id)
+
+
+@router.post(
+    "/{deployment_id}/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED
+)
+def rotate_api_key(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> ApiKeyCreated:
+    """A new API key, shown only now; older keys stop working at once."""
+    return deployments.rotate_key(db, user, deployment_id)
+
+
+@router.get("/{deployment_id}/download", response_model=DeploymentDownload)
+def download_deployment(
+    deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> DeploymentDownload:
+    """A presigned, expiring URL of the deployment's artifact."""
+    return deployments.download(db, settings, user, deployment_id)

@@ -1,0 +1,56 @@
+"""The pay-per-call inference endpoint, authorised by API keys, not logins."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
+
+from api.deps import SessionDep, SettingsDep
+from api.schemas.deployments import Usage
+
+if TYPE_CHECKING:
+    from api.services.endpoint import calls, sessions
+else:
+    from api.lazy import lazy_module
+
+    calls = lazy_module("api.services.endpoint.calls")
+    sessions = lazy_module("api.services.endpoint.sessions")
+
+router = APIRouter(prefix="/v1", tags=["endpoint"])
+
+
+@router.post("/infer/{deployment_id}")
+async def infer(deployment_id: uuid.UUID, request: Request, settings: SettingsDep) -> Response:
+    """Predict one image with the deployment's model: `Authorization: Bearer <API key>`,
+    JSON `{"image": "<base64>", "confidence_threshold"?, "iou_threshold"?,
+    "max_detections"?, "top_k"?}` or a multipart form with a `file` and the same fields.
+    Answers the prediction with X-RateLimit-* headers; 429 with Retry-After over the tier."""
+    declared = request.headers.get("content-length")
+    body, headers, meter = await calls.infer(
+        settings,
+        deployment_id,
+        request.headers.get("authorization"),
+        request.headers.get("content-type", ""),
+        int(declared) if declared and declared.isdigit() else None,
+        request.stream(),
+    )
+    return Response(
+        body, media_type="application/json", headers=headers, background=BackgroundTask(meter)
+    )
+
+
+@router.get("/deployments/{deployment_id}/usage", response_model=Usage)
+def deployment_usage(
+    deployment_id: uuid.UUID, request: Request, db: SessionDep, settings: SettingsDep
+) -> Any:
+    """This month's usage, for the deployment's API key or its owner's login."""
+    return calls.usage(db, settings, deployment_id, request.headers.get("authorization"))
+
+
+@router.get("/health")
+async def endpoint_health() -> dict[str, Any]:
+    """The endpoint is up; how many models this process has loaded."""
+    return {"status": "ok", "cached_models": len(sessions.loaded())}

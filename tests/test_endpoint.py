@@ -1,0 +1,506 @@
+"""The pay-per-call endpoint, `POST /v1/infer/{deployment_id}`, on a real ONNX export.
+
+Predictions are compared with vap_runtime.Model's on the same bytes; every refusal is
+checked for its status, its code and its usage record; the tier's rate limit is shown
+to hold across two real API processes on one PostgreSQL; GPU deployments reach a
+stand-in put where the endpoint looks Modal's class up, which runs modal_app.Inference's
+own body with `.local()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from api.settings import get_settings
+from tests.conftest import api_process, s3_settings
+from tests.test_deployments import export_row, exported_model, training_job
+
+
+def _png(width: int = 40, height: int = 30, seed: int = 0, mode: str = "RGB") -> bytes:
+    import numpy as np
+
+    pixels = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).convert(mode).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _bomb() -> bytes:
+    """A few kB of PNG that claims 48 million pixels."""
+    out = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _json(image: bytes, **params: Any) -> dict[str, Any]:
+    return {"json": {"image": base64.b64encode(image).decode()} | params}
+
+
+class Endpoint:
+    """A deployed platform endpoint and its key."""
+
+    def __init__(self, client: Any, account: Any, body: dict[str, Any]) -> None:
+        self.client, self.account, self.body = client, account, body
+        self.id: str = body["id"]
+        self.key: str = body["api_key"]
+        self.url = f"/v1/infer/{self.id}"
+
+    def call(self, key: str | None = "own", **request: Any) -> httpx.Response:
+        key = self.key if key == "own" else key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return self.client.post(self.url, headers=headers, **request)  # type: ignore[no-any-return]
+
+    def usage(self) -> dict[str, Any]:
+        r = self.client.get(f"/v1/deployments/{self.id}/usage", headers=self.account.headers)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+
+def deploy(client: Any, account: Any, job: str | None = None, **body: Any) -> Endpoint:
+    job = job or training_job(client, account.headers)
+    export_id = export_row(account.id, job, exported_model(), version_tag=body.pop("tag", None))
+    payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "api"}
+    r = client.post("/api/v1/deployments", json=payload | body, headers=account.headers)
+    assert r.status_code == 201, r.text
+    return Endpoint(client, account, r.json())
+
+
+@pytest.fixture()
+def endpoint(client, make_user) -> Endpoint:  # type: ignore[no-untyped-def]
+    return deploy(client, make_user("engineer_i"), tier="enterprise")
+
+
+def test_the_endpoint_predicts_what_vap_runtime_predicts(endpoint):
+    from vap_runtime import Model
+
+    image = _png(seed=3)
+    expected = Model(exported_model().folder).predict(image, top_k=3)
+    by_json = endpoint.call(**_json(image, top_k=3))
+    assert by_json.status_code == 200, by_json.text
+    answer = by_json.json()
+    assert answer["deployment_id"] == endpoint.id and answer["model_version"] == "v1"
+    assert answer["task_type"] == "image_classification" and answer["latency_ms"] > 0
+    assert (answer["width"], answer["height"]) == (40, 30) and answer["instances"] == []
+    assert [c["class_name"] for c in answer["classes"]] == [
+        c["class_name"] for c in expected["classes"]
+    ]
+    for got, want in zip(answer["classes"], expected["classes"], strict=True):
+        assert got["class_id"] == want["class_id"]
+        assert got["confidence"] == pytest.approx(want["confidence"], abs=1e-6)
+    by_form = endpoint.call(files={"file": ("a.png", image, "image/png")}, data={"top_k": "3"})
+    assert by_form.status_code == 200, by_form.text
+    assert by_form.json()["classes"] == answer["classes"]
+    assert by_json.headers["X-RateLimit-Limit"] == "1000"
+    assert int(by_json.headers["X-RateLimit-Remaining"]) == 999
+    # 998, or 999 when a new minute began between the two calls.
+    assert int(by_form.headers["X-RateLimit-Remaining"]) in (998, 999)
+
+
+def test_the_model_version_is_the_exports_tag_when_it_has_one(client, make_user):
+    tagged = deploy(client, make_user("engineer_i"), tag="prod-2024")
+    assert tagged.call(**_json(_png())).json()["model_version"] == "prod-2024"
+
+
+def test_every_bad_input_answers_its_4xx_and_is_metered(endpoint):
+    limit = get_settings().infer_max_request_mb * 1024 * 1024
+    png = _png()
+    cases = [
+        ({"json": {"image": base64.b64encode(b"not an image").decode()}}, 422, "bad_image"),
+        ({"json": {"image": "***not base64***"}}, 422, "bad_image"),
+        ({"json": {"top_k": 3}}, 422, "bad_image"),
+        ({"content": b"{not json", "headers_": "application/json"}, 422, "validation_error"),
+        (_json(png[: len(png) // 2]), 422, "bad_image"),  # truncated
+        (_json(_bomb()), 413, "image_too_large"),
+        (_json(png, confidence_threshold=1.5), 422, "validation_error"),
+        (_json(png, top_k=0), 422, "validation_error"),
+        (_json(png, max_detections=10**6), 422, "validation_error"),
+        ({"files": {"file": ("a.png", png)}, "data": {"iou_threshold": "x"}}, 422,
+         "validation_error"),
+        ({"files": {"other": ("a.png", png)}}, 422, "bad_image"),
+        ({"content": png, "headers_": "image/png"}, 415, "unsupported_media_type"),
+        ({"content": b"x" * (limit + 1), "headers_": "application/json"}, 413, "request_too_large"),
+    ]  # fmt: skip
+    sent = 0
+    for request, status, code in cases:
+        content_type = request.pop("headers_", None)
+        headers = {"Authorization": f"Bearer {endpoint.key}"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        r = endpoint.client.post(endpoint.url, headers=headers, **request)
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), (
+            request.keys(),
+            r.text,
+        )
+        assert set(r.json()) == {"error"}
+        sent += 1
+    ok = endpoint.call(**_json(png))
+    assert ok.status_code == 200  # the refusals left the deployment serving
+    usage = endpoint.usage()
+    assert usage["by_outcome"] == {"client_error": sent, "ok": 1}
+    assert usage["requests_this_month"] == sent + 1 == usage["quota_used"]
+
+
+def test_keys_and_ids_are_checked_before_anything_else(client, make_user):
+    owner = make_user("engineer_i")
+    job = training_job(client, owner.headers)
+    first = deploy(client, owner, job, tier="pro")
+    second = deploy(client, owner, job, tier="pro")
+    stranger = deploy(client, make_user("engineer_i"), tier="pro")
+    image = _json(_png())
+
+    def code(r: httpx.Response) -> tuple[int, str]:
+        return r.status_code, r.json()["error"]["code"]
+
+    assert code(first.call(key=None, **image)) == (401, "invalid_api_key")
+    assert code(first.call(key="vap_live_short", **image)) == (401, "invalid_api_key")
+    assert code(first.call(key="vap_live_" + "A" * 32, **image)) == (401, "invalid_api_key")
+    assert code(first.call(key=owner.token, **image)) == (401, "invalid_api_key")  # a login
+    assert code(first.call(key=second.key, **image)) == (403, "key_not_for_deployment")
+    # Another user's deployment answers exactly as a missing one, even to a valid key.
+    foreign = client.post(stranger.url, headers={"Authorization": f"Bearer {first.key}"}, **image)
+    missing = client.post(
+        f"/v1/infer/{uuid.uuid4()}", headers={"Authorization": f"Bearer {first.key}"}, **image
+    )
+    assert code(foreign) == code(missing) == (404, "not_found")
+    assert foreign.json() == missing.json()
+    # Rotation revokes the old key at once.
+    rotated = client.post(f"/api/v1/deployments/{first.id}/api-keys", headers=owner.headers)
+    assert code(first.call(**image)) == (401, "invalid_api_key")
+    assert first.call(key=rotated.json()["api_key"], **image).status_code == 200
+    # Unauthorised calls are metered against the deployment they named, without a key.
+    assert first.usage()["by_outcome"] == {"client_error": 6, "ok": 1}
+    assert stranger.usage()["by_outcome"] == {}  # a foreign key's call is not theirs to pay
+
+
+def test_an_inactive_deployment_refuses_calls_until_activated(endpoint):
+    h = endpoint.account.headers
+    base = f"/api/v1/deployments/{endpoint.id}"
+    assert endpoint.client.post(f"{base}/deactivate", headers=h).status_code == 200
+    r = endpoint.call(**_json(_png()))
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "inactive")
+    assert endpoint.client.post(f"{base}/activate", headers=h).status_code == 200
+    assert endpoint.call(**_json(_png())).status_code == 200
+    assert endpoint.usage()["by_outcome"] == {"client_error": 1, "ok": 1}
+    assert endpoint.usage()["quota_used"] == 1  # refused as inactive: not counted
+    # Deleted: the id is gone, so is the key.
+    assert endpoint.client.delete(base, headers=h).status_code == 204
+    r = endpoint.call(**_json(_png()))
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_usage_adds_up_and_is_read_with_the_key_or_the_owners_login(endpoint, make_user):
+    bodies = [_json(_png(seed=i)) for i in range(3)]
+    sizes = []
+    answered = []
+    for request in bodies:
+        r = endpoint.call(**request)
+        assert r.status_code == 200
+        sizes.append(len(r.request.content))
+        answered.append(len(r.content))
+    bad = endpoint.call(json={"image": "!!"})
+    sizes.append(len(bad.request.content))
+    answered.append(len(bad.content))
+    usage = endpoint.usage()
+    assert usage["deployment_id"] == endpoint.id and usage["tier"] == "enterprise"
+    assert usage["monthly_quota"] is None and usage["rate_limit_per_minute"] == 1000
+    assert usage["requests_this_month"] == 4 and usage["by_outcome"] == {"ok": 3, "client_error": 1}
+    assert usage["request_bytes"] == sum(sizes) and usage["response_bytes"] == sum(answered)
+    assert 0 < usage["latency_ms"]["p50"] <= usage["latency_ms"]["p99"]
+    start = datetime.fromisoformat(usage["period_start"])
+    assert start.day == 1 and start <= datetime.now(UTC)
+    by_key = endpoint.client.get(
+        f"/v1/deployments/{endpoint.id}/usage", headers={"Authorization": f"Bearer {endpoint.key}"}
+    )
+    assert by_key.status_code == 200 and by_key.json()["by_outcome"] == usage["by_outcome"]
+    stranger = make_user("engineer_i")
+    r = endpoint.client.get(f"/v1/deployments/{endpoint.id}/usage", headers=stranger.headers)
+    assert r.status_code == 404
+    r = endpoint.client.get(f"/v1/deployments/{endpoint.id}/usage")
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "not_authenticated")
+    # The owner's records, with the key that made them.
+    from sqlalchemy import select
+
+    from api.db.models import UsageRecord
+    from api.db.session import new_session
+
+    with new_session() as db:
+        rows = db.scalars(
+            select(UsageRecord).where(UsageRecord.deployment_id == uuid.UUID(endpoint.id))
+        ).all()
+    assert sorted(r.status_code for r in rows) == [200, 200, 200, 422]
+    assert {str(r.user_id) for r in rows} == {endpoint.account.id}
+    assert all(r.api_key_id is not None and r.latency_ms > 0 for r in rows)
+
+
+def test_the_monthly_quota_refuses_until_the_month_ends(client, make_user):
+    from api.db.models import EndpointCounter
+    from api.db.session import new_session
+    from api.services.endpoint import limits
+
+    free = deploy(client, make_user("engineer_i"))  # 1000 calls a month
+    assert free.call(**_json(_png())).status_code == 200
+    with new_session() as db:
+        counter = db.get(EndpointCounter, (uuid.UUID(free.id), limits.MONTH))
+        counter.count = 1000
+        db.commit()
+    r = free.call(**_json(_png()))
+    assert (r.status_code, r.json()["error"]["code"]) == (429, "quota_exceeded")
+    _, month_end = limits.month_window(datetime.now(UTC))
+    left = (month_end - datetime.now(UTC)).total_seconds()
+    assert abs(int(r.headers["Retry-After"]) - left) < 5
+    assert free.usage()["by_outcome"] == {"ok": 1, "rate_limited": 1}
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_counter_restarts_with_each_window_on_both_databases(
+    dialect, tmp_path, client, make_user
+):
+    """The UPSERT itself, on PostgreSQL and on SQLite (the embedded default)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from api.db.base import Base
+    from api.db.models import EndpointCounter
+    from api.db.session import get_engine
+    from api.errors import TooManyRequests
+    from api.services.endpoint import limits
+    from api.services.endpoint.tiers import TierLimits
+
+    if dialect == "postgresql":
+        engine = get_engine()
+        deployment_id = uuid.UUID(deploy(client, make_user("engineer_i")).id)
+    else:
+        engine = create_engine(f"sqlite:///{tmp_path}/limits.db")  # foreign keys not enforced
+        Base.metadata.create_all(engine, tables=[EndpointCounter.__table__])
+        deployment_id = uuid.uuid4()
+    tier = TierLimits(rate_limit_per_minute=2, monthly_quota=3, gpu_access=False)
+    t0 = datetime(2030, 1, 31, 23, 58, 10, tzinfo=UTC)
+    with Session(engine) as db:
+        assert limits.admit(db, deployment_id, tier, t0).remaining == 1
+        assert limits.admit(db, deployment_id, tier, t0 + timedelta(seconds=30)).remaining == 0
+        with pytest.raises(TooManyRequests) as refused:
+            limits.admit(db, deployment_id, tier, t0 + timedelta(seconds=45))
+        assert refused.value.headers["Retry-After"] == "5" and refused.value.code == "rate_limited"
+        # A replica whose clock lags counts into the newer window (still refused).
+        with pytest.raises(TooManyRequests):
+            limits.admit(db, deployment_id, tier, t0 - timedelta(seconds=20))
+        # The next minute starts afresh, but the month has had 2 calls of 3.
+        assert limits.admit(db, deployment_id, tier, t0 + timedelta(seconds=60)).remaining == 1
+        with pytest.raises(TooManyRequests) as over:
+            limits.admit(db, deployment_id, tier, t0 + timedelta(seconds=61))
+        assert over.value.code == "quota_exceeded" and over.value.headers["Retry-After"] == "49"
+        # February: a new month.
+        assert limits.admit(db, deployment_id, tier, t0 + timedelta(seconds=120)).remaining == 1
+        rows = db.query(EndpointCounter).filter_by(deployment_id=deployment_id).count()
+        assert rows == 2  # one row per period, forever
+
+
+def _fresh_minute(margin: float = 25.0) -> None:
+    """Sleep into the next minute when this one has less than `margin` seconds left, so a
+    test's calls fall into one rate-limit window."""
+    second = datetime.now(UTC).second + datetime.now(UTC).microsecond / 1e6
+    if second > 60 - margin:
+        time.sleep(60.5 - second)
+
+
+def test_two_api_replicas_share_one_rate_limit(client, make_user):
+    account = make_user("engineer_i")
+    job = training_job(client, account.headers)
+    sequential = deploy(client, account, job)  # free: 10 calls a minute
+    burst = deploy(client, account, job)
+    root = str(get_settings().storage_local_root)
+    payload = _json(_png())["json"]
+    with api_process(STORAGE_LOCAL_ROOT=root) as one, api_process(STORAGE_LOCAL_ROOT=root) as two:
+        _fresh_minute()
+        answers = []
+        for i in range(12):
+            base = (one, two)[i % 2]
+            answers.append(
+                httpx.post(
+                    f"{base}/v1/infer/{sequential.id}",
+                    json=payload,
+                    headers={"Authorization": f"Bearer {sequential.key}"},
+                    timeout=30,
+                )
+            )
+        assert [r.status_code for r in answers] == [200] * 10 + [429] * 2, [r.text for r in answers]
+        # One counter: the two processes count down together.
+        remaining = [int(r.headers["X-RateLimit-Remaining"]) for r in answers]
+        assert remaining == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0]
+        for refused in answers[10:]:
+            assert refused.json()["error"]["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert refused.headers["X-RateLimit-Limit"] == "10"
+
+        # Concurrent calls through both replicas: exactly the limit gets through.
+        codes: list[int] = []
+        lock = threading.Lock()
+
+        def fire(base: str) -> None:
+            r = httpx.post(
+                f"{base}/v1/infer/{burst.id}",
+                json=payload,
+                headers={"Authorization": f"Bearer {burst.key}"},
+                timeout=60,
+            )
+            with lock:
+                codes.append(r.status_code)
+
+        threads = [threading.Thread(target=fire, args=((one, two)[i % 2],)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert Counter(codes) == {200: 10, 429: 10}
+    assert sequential.usage()["by_outcome"] == {"ok": 10, "rate_limited": 2}
+    assert burst.usage()["by_outcome"] == {"ok": 10, "rate_limited": 10}
+
+
+class StandInModalCls:
+    """Where the endpoint looks up Modal's `Inference` class: one local 'container' of
+    modal_app.Inference whose method bodies run in-process with `.local()`."""
+
+    def __init__(self, fail: Exception | None = None, delay: float = 0.0) -> None:
+        import modal_app
+
+        self.instance = modal_app.Inference()
+        self.looked_up: list[tuple[str, str, str | None]] = []
+        self.calls: list[tuple[dict, dict]] = []
+        self.fail, self.delay = fail, delay
+
+    def __call__(self, app_name: str, name: str, environment: str | None) -> Any:
+        self.looked_up.append((app_name, name, environment))
+        if self.fail is not None:
+            raise self.fail
+        outer = self
+
+        class Remote:
+            def remote(self, model: dict, image: bytes, params: dict) -> dict:
+                time.sleep(outer.delay)
+                outer.calls.append((model, params))
+                return outer.instance.predict.local(model, image, params)  # type: ignore[no-any-return]
+
+        return lambda: type("Inference", (), {"predict": Remote()})()
+
+
+@pytest.fixture()
+def on_s3(app, s3_server):  # type: ignore[no-untyped-def]
+    """The in-process API on S3 storage, whose presigned URLs Modal's side can fetch."""
+    from api.deps import current_settings
+    from api.services.storage import get_storage
+
+    settings = s3_settings(s3_server)
+    get_storage(settings).check()
+    app.dependency_overrides[current_settings] = lambda: settings
+    yield settings
+    app.dependency_overrides.pop(current_settings, None)
+
+
+def test_gpu_deployments_run_on_modals_inference_class(on_s3, client, make_user, monkeypatch):
+    from api.services.endpoint import gpu
+    from vap_runtime import Model
+
+    stand_in = StandInModalCls()
+    monkeypatch.setattr(gpu, "cls_factory", stand_in)
+    account = make_user("engineer_i")
+    job = training_job(client, account.headers)
+    export_id = export_row(account.id, job, exported_model(), settings=on_s3)
+    r = client.post(
+        "/api/v1/deployments",
+        json={"export_job_id": export_id, "strategy": "platform_endpoint", "name": "gpu",
+              "tier": "pro", "config": {"device": "gpu"}},
+        headers=account.headers,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    endpoint = Endpoint(client, account, r.json())
+    image = _png(seed=5)
+    answer = endpoint.call(**_json(image, top_k=2))
+    assert answer.status_code == 200, answer.text
+    expected = Model(exported_model().folder).predict(image, top_k=2)
+    assert [c["class_id"] for c in answer.json()["classes"]] == [
+        c["class_id"] for c in expected["classes"]
+    ]
+    assert stand_in.looked_up == [("vision-ai-platform", "Inference", None)]
+    model, params = stand_in.calls[0]
+    assert model["checksum_sha256"] == exported_model().checksum_sha256
+    assert params == {"top_k": 2, "confidence": 0.25, "iou": 0.45, "max_detections": 100}
+    assert endpoint.call(**_json(image)).status_code == 200
+    assert list(stand_in.instance.models) == [model["checksum_sha256"]]  # loaded once
+    # Bad bytes are refused here, before a GPU is paid for.
+    assert endpoint.call(json={"image": base64.b64encode(b"nope").decode()}).status_code == 422
+    assert len(stand_in.calls) == 2
+
+    # Modal out of reach, or too slow: 503 in the common shape, metered.
+    monkeypatch.setattr(gpu, "cls_factory", StandInModalCls(fail=ConnectionError("no route")))
+    down = endpoint.call(**_json(image))
+    assert (down.status_code, down.json()["error"]["code"]) == (503, "gpu_unavailable")
+    slow = on_s3.model_copy(update={"modal_call_timeout_seconds": 0.3})
+    from api.deps import current_settings
+
+    client.app.dependency_overrides[current_settings] = lambda: slow
+    monkeypatch.setattr(gpu, "cls_factory", StandInModalCls(delay=5))
+    started = time.monotonic()
+    late = endpoint.call(**_json(image))
+    assert (late.status_code, late.json()["error"]["code"]) == (503, "gpu_unavailable")
+    assert time.monotonic() - started < 3
+    client.app.dependency_overrides[current_settings] = lambda: on_s3
+    assert endpoint.usage()["by_outcome"] == {"ok": 2, "client_error": 1, "server_error": 2}
+
+
+def test_health(client):
+    r = client.get("/v1/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_the_model_cache_loads_each_model_once_and_keeps_the_most_recent():
+    from api.services.endpoint.sessions import ModelCache
+
+    cache = ModelCache(capacity=2)
+    loads: Counter[str] = Counter()
+
+    def loader(key: str) -> Any:
+        def load() -> object:
+            time.sleep(0.05)  # long enough for every thread to ask while it loads
+            loads[key] += 1
+            return object()
+
+        return load
+
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cache.get("a", loader("a")))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads["a"] == 1 and len(set(map(id, got))) == 1
+    cache.get("b", loader("b"))
+    cache.get("a", loader("a"))  # a is now the most recent
+    cache.get("c", loader("c"))  # evicts b, the least recent
+    assert cache.keys() == ["a", "c"] and loads == {"a": 1, "b": 1, "c": 1}
+
+
+def test_a_stored_model_that_does_not_match_its_checksum_is_refused(client, make_user):
+    from api.db.models import Deployment, ExportJob
+    from api.db.session import new_session
+
+    endpoint = deploy(client, make_user("engineer_i"))
+    with new_session() as db:
+        deployment = db.get(Deployment, uuid.UUID(endpoint.id))
+        db.get(ExportJob, deployment.export_job_id).checksum_sha256 = "f" * 64
+        db.commit()
+    r = endpoint.call(**_json(_png()))
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "model_unavailable")
+    assert endpoint.usage()["by_outcome"] == {"server_error": 1}
