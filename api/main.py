@@ -14,8 +14,12 @@ from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
 from api.routes import (
     auth,
+    chat,
     datasets,
+    deployments,
     diagnostics,
+    endpoint,
+    exports,
     inference,
     jobs,
     models,
@@ -44,6 +48,10 @@ ROUTERS = (
     training.router,
     test_runs.router,
     inference.router,
+    exports.router,
+    deployments.router,
+    endpoint.router,
+    chat.router,
     jobs.router,
     diagnostics.router,
     webhooks.router,

@@ -165,3 +165,37 @@ def test_a_training_job_runs_in_the_modal_train_function(stand_in, live_server, 
     assert events[-1]["data"]["status"] == "completed", events[-1]
     got = api.get(f"/api/v1/training/jobs/{created.json()['id']}").json()
     assert got["has_best_checkpoint"] and got["current_epoch"] == 1
+
+
+def test_an_export_job_runs_in_the_modal_export_function(stand_in, live_server, api):
+    """Export jobs go through the same dispatch: the runner spawns `export` by name and
+    modal_app.export's body exports, validates and reports."""
+    from api.db.models import ExportJob, User
+    from api.schemas.exports import ExportJobCreate
+    from api.services import exports
+    from tests.digits import digits_imagefolder_zip
+    from tests.live import wait_for
+
+    archive = digits_imagefolder_zip(per_class=6, size=32)
+    files = [("files", ("digits.zip", archive, "application/zip"))]
+    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
+    body = {"dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
+            "config": {"epochs": 1, "image_size": 32, "pretrained": False}}  # fmt: skip
+    trained = api.post("/api/v1/training/jobs", json=body).json()  # the local runner
+    events = wait_for(api, trained["id"], lambda p: p["terminal"], 180)
+    assert events[-1]["data"]["status"] == "completed", events[-1]
+
+    settings = get_settings().model_copy(update={"api_base_url": live_server})
+    request = ExportJobCreate(training_job_id=trained["id"], runner="modal", gpu="T4")
+    with new_session() as db:
+        user = db.get(User, uuid.UUID(trained["user_id"]))
+        job = exports.create(db, settings, user, request)
+        assert job.status == JobStatus.QUEUED and job.runner == "modal"
+        export_id = str(job.id)
+    ((_, name, spec),) = stand_in.spawned
+    assert name == "export" and spec["config"]["format"] == "onnx" and "checkpoint" in spec["inputs"]
+    events = wait_for(api, export_id, lambda p: p["terminal"], 180)
+    assert events[-1]["data"]["status"] == "completed", events[-3:]
+    with new_session() as db:
+        done = db.get(ExportJob, uuid.UUID(export_id))
+        assert done.export_key and done.validation_metrics["passed"] is True

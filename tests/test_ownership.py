@@ -27,6 +27,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/training/config-schema"),  # static: the same for everyone
+    ("GET", "/v1/health"),
 }
 # Authorised by an HMAC signature in the URL (tests/test_storage.py checks forgeries),
 # or by a job-scoped callback token (tests/test_job_callbacks.py checks those).
@@ -38,6 +39,12 @@ JOB_CALLBACKS = {
     "/api/v1/jobs/{job_id}/artifacts",
     "/api/v1/jobs/{job_id}/done",
     "/api/v1/jobs/{job_id}/inputs/files",
+}
+# The pay-per-call endpoint, authorised by a deployment's API key (its usage also by the
+# owner's login); tests/test_endpoint.py checks other users' keys and deployments.
+API_KEY_ROUTES = {
+    ("POST", "/v1/infer/{deployment_id}"),
+    ("GET", "/v1/deployments/{deployment_id}/usage"),
 }
 # Administrative routes: a non-manager gets 403 whatever the id.
 MANAGER_PREFIXES = ("/api/v1/users", "/api/v1/operations/")
@@ -69,9 +76,18 @@ COLLECTION_WRITES: dict[tuple[str, str], Callable[[World], dict[str, Any]] | Non
     ("POST", "/api/v1/inference/jobs"): lambda w: {
         "json": {"training_job_id": w.ids["training_job_id"], "dataset_id": w.ids["dataset_id"]}
     },
+    ("POST", "/api/v1/export/jobs"): lambda w: {
+        "json": {"training_job_id": w.ids["training_job_id"], "validate": False}
+    },
+    ("POST", "/api/v1/deployments"): lambda w: {
+        "json": {"export_job_id": w.ids["export_job_id"], "strategy": "download", "name": "x"}
+    },
     ("POST", "/api/v1/inference/upload"): lambda w: {
         "data": {"training_job_id": w.ids["training_job_id"]},
         "files": [("files", ("a.png", build.digits_png(0), "image/png"))],
+    },
+    ("POST", "/api/v1/chat/message"): lambda w: {
+        "json": {"message": "use 20 epochs", "conversation_id": w.ids["conversation_id"]}
     },
     ("POST", "/api/v1/datasets/uploads"): lambda w: {
         "json": {
@@ -177,6 +193,15 @@ def world(client, make_user) -> World:
     assert trained.status_code == 201, trained.text
     w.ids["training_job_id"] = trained.json()["id"]
     w.ids["test_run_id"], w.ids["inference_job_id"] = _model_jobs(owner.id, trained.json()["id"])
+    w.ids["export_job_id"] = _completed_export(owner.id, trained.json()["id"])
+    deployment = client.post(
+        "/api/v1/deployments",
+        json={"export_job_id": w.ids["export_job_id"], "strategy": "platform_endpoint",
+              "name": "private endpoint"},
+        headers=owner.headers,
+    )  # fmt: skip
+    assert deployment.status_code == 201, deployment.text
+    w.ids["deployment_id"] = deployment.json()["id"]
     hook = client.post(
         "/api/v1/webhooks",
         json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},
@@ -191,6 +216,13 @@ def world(client, make_user) -> World:
     )
     assert weight.status_code == 201, weight.text
     w.ids["weight_id"] = weight.json()["id"]
+    chat = client.post(
+        "/api/v1/chat/message",
+        json={"message": "train resnet18 for 5 epochs", "conversation_id": None},
+        headers=owner.headers,
+    )
+    assert chat.status_code == 200, chat.text
+    w.ids["conversation_id"] = chat.json()["conversation_id"]
     return w
 
 
@@ -225,10 +257,35 @@ def _model_jobs(user_id: str, training_job_id: str) -> tuple[str, str]:
         return str(run.id), str(infer.id)
 
 
+def _completed_export(user_id: str, training_job_id: str) -> str:
+    """A completed export of the training job, as the export function leaves it (the
+    files are not there: the walk is about ids, not contents)."""
+    from api.db.models import ExportFormat, ExportJob, JobStatus
+    from api.db.session import new_session
+
+    with new_session() as db:
+        job = ExportJob(
+            user_id=uuid.UUID(user_id), training_job_id=uuid.UUID(training_job_id),
+            task_type="image_classification", framework="timm", format=ExportFormat.ONNX,
+            version=1, status=JobStatus.COMPLETED, attempt=1, config={"format": "onnx"},
+        )  # fmt: skip
+        db.add(job)
+        db.flush()
+        prefix = f"exports/{job.id}/"
+        job.export_key, job.metadata_key = prefix + "model.onnx", prefix + "metadata.json"
+        job.package_key = prefix + "package.zip"
+        job.checksum_sha256 = "0" * 64
+        job.model_info = {"size_bytes": 1, "artifacts": {"package": job.package_key}}
+        db.commit()
+        return str(job.id)
+
+
 def _classify(method: str, path: str) -> str:
     if (method, path) in PUBLIC:
         return "public"
     if path.startswith(SIGNED_PREFIXES) or path in JOB_CALLBACKS:
+        return "signed"
+    if (method, path) in API_KEY_ROUTES:
         return "signed"
     if path.startswith(MANAGER_PREFIXES):
         return "manager"
@@ -331,3 +388,11 @@ def test_the_owners_resources_are_untouched_after_the_walk(client, app, world):
         f"/api/v1/training/jobs/{world.ids['training_job_id']}", headers=world.owner.headers
     )
     assert r.status_code == 200 and r.json()["status"] == "pending"
+    r = client.get(
+        f"/api/v1/deployments/{world.ids['deployment_id']}", headers=world.owner.headers
+    )
+    assert r.status_code == 200 and r.json()["status"] == "active"
+    r = client.get(
+        f"/api/v1/chat/conversations/{world.ids['conversation_id']}", headers=world.owner.headers
+    )
+    assert r.status_code == 200 and len(r.json()["messages"]) == 2

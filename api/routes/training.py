@@ -11,6 +11,7 @@ from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import Unprocessable
 from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams, TaskType
+from api.schemas.exports import ExportJobRead
 from api.schemas.training import (
     CheckpointLinks,
     MetricsHistory,
@@ -22,9 +23,10 @@ from api.schemas.training import (
 from contract import catalog, training_config
 
 if TYPE_CHECKING:
-    from api.services import training
+    from api.services import exports, training
     from api.services.jobs import lookup
 else:
+    exports = lazy_module("api.services.exports")
     training = lazy_module("api.services.training")
     lookup = lazy_module("api.services.jobs.lookup")
 
@@ -132,3 +134,9 @@ def training_checkpoints(
 ) -> object:
     """Presigned download URLs of the best and the last checkpoint."""
     return training.checkpoints(db, settings, user, training_job_id)
+
+
+@router.get("/jobs/{training_job_id}/exports", response_model=list[ExportJobRead])
+def training_exports(training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
+    """The training job's exports, newest version first (the default is flagged)."""
+    return exports.for_training_job(db, user, training_job_id)

@@ -212,6 +212,10 @@ class ExportJob(DispatchedJob, Base):
     is_default: Mapped[bool] = mapped_column(default=False)
     format: Mapped[ExportFormat] = mapped_column(str_enum(ExportFormat), index=True)
     checkpoint_key: Mapped[str | None] = mapped_column(String(500))
+    # What validation after export (and static INT8 calibration) reads.
+    dataset_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dataset_snapshots.id", ondelete="RESTRICT"), index=True
+    )
     validation_config: Mapped[dict[str, Any] | None]
     validation_metrics: Mapped[dict[str, Any] | None]
     export_key: Mapped[str | None] = mapped_column(String(500))

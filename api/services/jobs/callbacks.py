@@ -121,6 +121,8 @@ def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> Callbac
         _record_checkpoint(settings, claims, job, body.data)  # durable: the resume point
     elif body.type == "results":
         _record_results(claims, job, body.data)  # durable: where the results are
+    elif body.type == "export":
+        _record_export(claims, job, body.data)  # durable: where the exported model is
     elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
         _relaxed_durability(db)
     _mark_running(db, job)
@@ -175,6 +177,14 @@ def _record_results(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
     job.processed_images = count
 
 
+def _record_export(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
+    if claims.kind != JobKind.EXPORT:
+        raise BadRequest("Exported models belong to export jobs", code="bad_export")
+    from api.services import exports
+
+    exports.record_artifacts(job, data)
+
+
 def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
     job, ack = _admit(db, claims, body, "done")
     if ack:
@@ -186,13 +196,21 @@ def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
     job.error_message = body.error
     if claims.kind == JobKind.TRAINING and body.metrics:
         job.final_metrics = body.metrics
-    outcome = "succeeded" if body.status == "completed" else "failed"
-    attempts.close(db, job, outcome, now, body.error)
+    if claims.kind == JobKind.EXPORT and job.status == JobStatus.COMPLETED:
+        if not job.export_key:  # a function bug; the export is unusable, so say so
+            job.status = JobStatus.FAILED
+            job.error_message = "The export function ended without reporting a model"
+        else:
+            from api.services import exports
+
+            exports.completed(db, job)
+    outcome = "succeeded" if job.status == JobStatus.COMPLETED else "failed"
+    attempts.close(db, job, outcome, now, job.error_message)
     events.append(
         db,
         job,
         "status",
-        {"status": job.status.value, "metrics": body.metrics, "error": body.error},
+        {"status": job.status.value, "metrics": body.metrics, "error": job.error_message},
     )
     webhooks.job_ended(db, job)
     db.commit()

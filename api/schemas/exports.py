@@ -1,0 +1,95 @@
+"""Export jobs: a training job's checkpoint turned into a deployable, validated model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from api.schemas.jobs import JobRead
+from api.schemas.training import Dispatch
+
+ExportFormatName = Literal["onnx", "torchscript", "openvino", "tflite", "coreml", "tensorrt"]
+Quantization = Literal["dynamic_int8", "static_int8", "fp16"]
+
+
+class ExportJobCreate(Dispatch):
+    training_job_id: uuid.UUID
+    format: ExportFormatName = "onnx"
+    checkpoint: Literal["best", "last"] = "best"
+    opset: int = Field(default=17, ge=11, le=21, description="ONNX opset")
+    dynamic_batch: bool = True
+    embed_preprocessing: bool = Field(
+        default=False, description="ONNX takes uint8 NHWC pixels and normalizes inside"
+    )
+    quantization: Quantization | None = None
+    validate_export: bool = Field(
+        default=True,
+        alias="validate",
+        description="evaluate the exported model on the validation split and compare",
+    )
+    validation_dataset_id: uuid.UUID | None = Field(
+        default=None, description="default: the training job's own validation split"
+    )
+    max_metric_drop: float = Field(
+        default=0.02, ge=0, le=1, description="fail the export when the metric drops more"
+    )
+    version_tag: str | None = Field(default=None, min_length=1, max_length=100)
+    set_default: bool = False
+    max_attempts: int = Field(default=2, ge=1, le=10)
+    timeout_seconds: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
+
+    model_config = {"populate_by_name": True}
+
+    def export_config(self) -> dict[str, Any]:
+        """What the function needs to know, stored on the job (config column)."""
+        return {
+            "checkpoint": self.checkpoint,
+            "opset": self.opset,
+            "dynamic_batch": self.dynamic_batch,
+            "embed_preprocessing": self.embed_preprocessing,
+            "quantization": self.quantization,
+            "validate": self.validate_export,
+            "max_metric_drop": self.max_metric_drop,
+        }
+
+
+class ExportJobUpdate(BaseModel):
+    version_tag: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ExportJobRead(JobRead):
+    training_job_id: uuid.UUID
+    version: int
+    version_tag: str | None
+    is_default: bool
+    format: str
+    framework: str
+    task_type: str
+    config: dict[str, Any]
+    validation_metrics: dict[str, Any] | None
+    model_info: dict[str, Any] | None
+    checksum_sha256: str | None
+    size_bytes: int | None = None
+    has_package: bool = False
+
+    @model_validator(mode="after")
+    def _from_model_info(self) -> ExportJobRead:
+        info = self.model_info or {}
+        self.size_bytes = info.get("size_bytes")
+        self.has_package = bool((info.get("artifacts") or {}).get("package"))
+        return self
+
+
+class ExportDownload(BaseModel):
+    url: str
+    expires_at: datetime
+    filename: str
+
+
+class Capabilities(BaseModel):
+    runner: str
+    gpu: bool
+    frameworks: dict[str, dict[str, dict[str, Any]]]
