@@ -9,6 +9,8 @@ import os
 
 import typer
 
+from vap_client.cli import register as register_client_commands
+
 app = typer.Typer(help="Vision AI Training Platform", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -141,6 +143,10 @@ def serve(
         _reconcile_in_background(reconcile_every)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_config=None)
 
+
+# The commands that work through the API (login, datasets, train, jobs, export, deploy,
+# infer, demo) live with the client, which they use; they need no server code.
+register_client_commands(app)
 
 if __name__ == "__main__":
     app()
