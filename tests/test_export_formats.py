@@ -33,7 +33,6 @@ from PIL import Image  # noqa: E402
 
 from contract.export_capabilities import capabilities  # noqa: E402
 from contract.manifest import Manifest  # noqa: E402
-from contract.training_config import validate  # noqa: E402
 from exporters import predictor  # noqa: E402
 from exporters.embed_preprocessing import embed_preprocessing  # noqa: E402
 from exporters.package import (  # noqa: E402
@@ -45,8 +44,8 @@ from exporters.package import (  # noqa: E402
 from exporters.quantize import preprocessed_images  # noqa: E402
 from exporters.registry import ExportResult, export, runtime_reads_embedded_preprocessing  # noqa: E402
 from tests.digits import digits_dataset  # noqa: E402
-from trainers.base import EpochResult, TrainRequest, get_trainer  # noqa: E402
-from trainers.classification_data import build_transform, split_entries  # noqa: E402
+from tests.training import timm_val_batch, train_checkpoint  # noqa: E402
+from trainers.classification_data import split_entries  # noqa: E402
 from trainers.timm_trainer import load_checkpoint, model_from_checkpoint  # noqa: E402
 from vap_runtime import Model  # noqa: E402
 
@@ -71,31 +70,6 @@ def _audit(event: str, args: tuple) -> None:  # type: ignore[type-arg]
 sys.addaudithook(_audit)
 
 
-class Hooks:
-    def __init__(self) -> None:
-        self.epochs: list[EpochResult] = []
-
-    def should_stop(self) -> bool:
-        return False
-
-    def progress(self, epoch: int, batch: int, batches: int, metrics: dict[str, float]) -> None:
-        pass
-
-    def epoch_end(self, result: EpochResult) -> None:
-        self.epochs.append(result)
-
-
-def _train(
-    framework: str, model: str, manifest: Manifest, files: Path, work: Path, **cfg: Any
-) -> Path:
-    config = validate(framework, manifest.task_type, {"pretrained": False} | cfg)
-    hooks = Hooks()
-    get_trainer(framework).train(
-        TrainRequest(model, manifest.task_type, manifest, files, config, work), hooks
-    )
-    return hooks.epochs[-1].checkpoint
-
-
 # --- fixtures ------------------------------------------------------------------------------
 
 
@@ -109,7 +83,9 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Path]:
 def checkpoint(digits: tuple[Manifest, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest, data = digits
     settings = {"epochs": 2, "batch_size": 64, "image_size": 32, "augmentation": "none", "seed": 1}
-    return _train("timm", "resnet18", manifest, data, tmp_path_factory.mktemp("work"), **settings)
+    return train_checkpoint(
+        "timm", "resnet18", manifest, data, tmp_path_factory.mktemp("work"), **settings
+    )
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +99,7 @@ def val(
     digits: tuple[Manifest, Path], torch_model: tuple[torch.nn.Module, dict[str, Any]]
 ) -> tuple[np.ndarray, list[Path]]:
     """Every val image (355), preprocessed exactly as the trainer evaluates."""
-    manifest, data = digits
-    _, state = torch_model
-    transform = build_transform(32, "none", False, state["mean"], state["std"])
-    paths = [data / e.path for e in split_entries(manifest, "val")]
-    x = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
-    return x.numpy(), paths
+    return timm_val_batch(*digits, torch_model[1])  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -318,10 +289,7 @@ def test_embed_preprocessing_exports_only_what_vap_runtime_can_feed(
     checkpoint: Path, torch_model: tuple[torch.nn.Module, dict[str, Any]],
     val: tuple[np.ndarray, list[Path]], tmp_path: Path,
 ) -> None:  # fmt: skip
-    if not runtime_reads_embedded_preprocessing():
-        with pytest.raises(ValueError, match="vap_runtime"):
-            export(checkpoint, "timm", "onnx", tmp_path, embed_preprocessing=True)
-        return
+    assert runtime_reads_embedded_preprocessing()
     result = export(checkpoint, "timm", "onnx", tmp_path, embed_preprocessing=True, latency_runs=1)
     meta = result.metadata
     assert meta["preprocessing"]["embedded"] is True
@@ -580,7 +548,7 @@ def test_an_ultralytics_detector_exports_to_torchscript_and_openvino(
     from tests.detection_data import detection_dataset
 
     manifest = detection_dataset(tmp_path / "files")
-    checkpoint = _train(
+    checkpoint = train_checkpoint(
         "ultralytics", "yolo11n", manifest, tmp_path / "files", tmp_path / "work",
         epochs=1, batch_size=4, image_size=96,
     )  # fmt: skip
@@ -621,7 +589,7 @@ def test_transformers_models_export_to_torchscript_and_openvino(model: str, tmp_
         manifest, size = digits_dataset(tmp_path / "files", per_class=5, size=32), 32
     else:
         manifest, size = detection_dataset(tmp_path / "files"), 64
-    checkpoint = _train(
+    checkpoint = train_checkpoint(
         "transformers", model, manifest, tmp_path / "files", tmp_path / "work",
         epochs=1, batch_size=4, image_size=size, augmentation="none",
     )  # fmt: skip

@@ -48,6 +48,9 @@ Polygon = list[list[float]]
 __all__ = ["ImageLike", "Model", "Placement", "Runner"]
 
 METADATA_FILE = "metadata.json"
+# This runtime feeds graphs whose preprocessing is embedded (metadata.json
+# `preprocessing.embedded`): uint8 RGB pixels, NHWC, at the model's size.
+EMBEDDED_PREPROCESSING = True
 _CLASS_OFFSET = 7680.0  # per-class box shift for class-aware NMS (Ultralytics' max_wh)
 _MAX_NMS = 30000  # candidates kept for NMS, best first (as Ultralytics)
 
@@ -308,13 +311,15 @@ class Model:
         self._std = np.asarray(pre.get("std", (1, 1, 1)), np.float32).reshape(3, 1, 1)
         self._scale = np.float32(pre.get("scale", 1 / 255))
         self._bgr = pre.get("channel_order", "RGB").upper() == "BGR"
+        self._embedded = bool(pre.get("embedded"))
         self.postprocessing: dict[str, Any] = dict(self.metadata["postprocessing"])
         self.kind = _kind(self.postprocessing)
 
     # --- preprocessing -----------------------------------------------------------------
 
     def preprocess(self, image: ImageLike) -> tuple[np.ndarray, Placement]:
-        """One image as a (1, 3, H, W) float32 batch, and where it lies in that input."""
+        """One image as a (1, 3, H, W) float32 batch (or, when the graph embeds the
+        preprocessing, a (1, H, W, 3) uint8 one), and where it lies in that input."""
         rgb, image_id = load_image(image)
         height, width = self._size
         method = self._resize.get("method", "resize")
@@ -346,6 +351,8 @@ class Model:
         else:
             picture = _pil_resize(rgb, width, height, interpolation)
             placed = Placement(image_id, w0, h0, (height, width), width / w0, height / h0)
+        if self._embedded:  # the graph scales, normalizes and transposes by itself
+            return np.ascontiguousarray(np.asarray(picture, np.uint8)[None]), placed
         x = np.asarray(picture, np.float32)
         if self._bgr:
             x = x[..., ::-1]
