@@ -34,9 +34,7 @@ image = (
     .apt_install("libgl1", "libglib2.0-0")
     .pip_install("torch==2.14.1", "torchvision==0.29.1")
     .pip_install_from_pyproject(str(ROOT / "pyproject.toml"), optional_dependencies=["worker"])
-    .add_local_python_source(
-        "contract", "functions", "trainers", "exporters", "vap_runtime"
-    )
+    .add_local_python_source("contract", "functions", "trainers", "exporters", "vap_runtime")
 )
 
 app = modal.App(APP_NAME, image=image)

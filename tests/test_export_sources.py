@@ -34,7 +34,6 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from contract.manifest import Manifest  # noqa: E402
-from contract.training_config import validate  # noqa: E402
 from exporters.package import RUNTIME, build_package  # noqa: E402
 from exporters.registry import ExportResult, export  # noqa: E402
 from tests.dataset_builders import package_image  # noqa: E402
@@ -45,26 +44,13 @@ from tests.detection_data import (  # noqa: E402
     segmentation_dataset,
 )
 from tests.digits import digits_dataset  # noqa: E402
-from trainers.base import EpochResult, TrainRequest, get_trainer  # noqa: E402
+from tests.training import train_checkpoint  # noqa: E402
+from trainers.base import get_trainer  # noqa: E402
 from vap_runtime import Model  # noqa: E402
 from vap_runtime.model import largest_outline  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4  # ONNX Runtime vs PyTorch, fp32
-
-
-class Hooks:
-    def __init__(self) -> None:
-        self.epochs: list[EpochResult] = []
-
-    def should_stop(self) -> bool:
-        return False
-
-    def progress(self, epoch: int, batch: int, batches: int, metrics: dict[str, float]) -> None:
-        pass
-
-    def epoch_end(self, result: EpochResult) -> None:
-        self.epochs.append(result)
 
 
 @dataclass
@@ -87,11 +73,7 @@ _YOLO = {
 def _train(
     framework: str, model: str, manifest: Manifest, files: Path, work: Path, **cfg: Any
 ) -> Path:
-    config = validate(framework, manifest.task_type, {"pretrained": False, "epochs": 1} | cfg)
-    request = TrainRequest(model, manifest.task_type, manifest, files, config, work)
-    hooks = Hooks()
-    get_trainer(framework).train(request, hooks)
-    return hooks.epochs[-1].checkpoint
+    return train_checkpoint(framework, model, manifest, files, work, **({"epochs": 1} | cfg))
 
 
 def _odd_photo(files: Path, size: tuple[int, int]) -> Path:

@@ -23,33 +23,16 @@ offline.apply()
 
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from contract.manifest import Manifest  # noqa: E402
-from contract.training_config import validate  # noqa: E402
 from exporters.capabilities import nvidia_gpu_present  # noqa: E402
 from exporters.package import build_package  # noqa: E402
 from exporters.registry import ExportResult, export  # noqa: E402
 from tests.digits import digits_dataset  # noqa: E402
-from trainers.base import EpochResult, TrainRequest  # noqa: E402
-from trainers.classification_data import build_transform, split_entries  # noqa: E402
-from trainers.timm_trainer import TimmTrainer, load_checkpoint, model_from_checkpoint  # noqa: E402
+from tests.training import timm_val_batch, train_checkpoint  # noqa: E402
+from trainers.timm_trainer import load_checkpoint, model_from_checkpoint  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class NoHooks:
-    def __init__(self) -> None:
-        self.epochs: list[EpochResult] = []
-
-    def should_stop(self) -> bool:
-        return False
-
-    def progress(self, epoch: int, batch: int, batches: int, metrics: dict[str, float]) -> None:
-        pass
-
-    def epoch_end(self, result: EpochResult) -> None:
-        self.epochs.append(result)
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +50,8 @@ def checkpoint(digits: tuple[Manifest, Path], tmp_path_factory: pytest.TempPathF
     so the 99% bar below holds for this deterministic checkpoint, not for every model."""
     manifest, data = digits
     settings = {"epochs": 3, "batch_size": 64, "image_size": 32, "augmentation": "none", "seed": 7}
-    request = TrainRequest(
-        model_name="resnet18",
-        task_type="image_classification",
-        manifest=manifest,
-        data_dir=data,
-        config=validate("timm", "image_classification", settings | {"pretrained": False}),
-        workdir=tmp_path_factory.mktemp("work"),
-    )
-    hooks = NoHooks()
-    TimmTrainer().train(request, hooks)
-    return hooks.epochs[1].checkpoint
+    work = tmp_path_factory.mktemp("work")
+    return train_checkpoint("timm", "resnet18", manifest, data, work, epoch=2, **settings)
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +65,7 @@ def val_batch(
     digits: tuple[Manifest, Path], torch_model: tuple[torch.nn.Module, dict[str, Any]]
 ) -> tuple[np.ndarray, list[Path]]:
     """Every val image (355), preprocessed exactly as the trainer evaluates."""
-    manifest, data = digits
-    _, state = torch_model
-    transform = build_transform(32, "none", False, state["mean"], state["std"])
-    paths = [data / e.path for e in split_entries(manifest, "val")]
-    x = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
-    return x.numpy(), paths
+    return timm_val_batch(*digits, torch_model[1])  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -193,7 +193,8 @@ def test_an_export_job_runs_in_the_modal_export_function(stand_in, live_server, 
         assert job.status == JobStatus.QUEUED and job.runner == "modal"
         export_id = str(job.id)
     ((_, name, spec),) = stand_in.spawned
-    assert name == "export" and spec["config"]["format"] == "onnx" and "checkpoint" in spec["inputs"]
+    assert name == "export" and spec["config"]["format"] == "onnx"
+    assert "checkpoint" in spec["inputs"] and "snapshot" in spec["inputs"]
     events = wait_for(api, export_id, lambda p: p["terminal"], 180)
     assert events[-1]["data"]["status"] == "completed", events[-3:]
     with new_session() as db:

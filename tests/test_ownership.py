@@ -388,9 +388,7 @@ def test_the_owners_resources_are_untouched_after_the_walk(client, app, world):
         f"/api/v1/training/jobs/{world.ids['training_job_id']}", headers=world.owner.headers
     )
     assert r.status_code == 200 and r.json()["status"] == "pending"
-    r = client.get(
-        f"/api/v1/deployments/{world.ids['deployment_id']}", headers=world.owner.headers
-    )
+    r = client.get(f"/api/v1/deployments/{world.ids['deployment_id']}", headers=world.owner.headers)
     assert r.status_code == 200 and r.json()["status"] == "active"
     r = client.get(
         f"/api/v1/chat/conversations/{world.ids['conversation_id']}", headers=world.owner.headers
