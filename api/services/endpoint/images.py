@@ -22,7 +22,7 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
     Unprocessable `bad_image` when the bytes are not a whole image Pillow can read;
     PayloadTooLarge `image_too_large` above `max_pixels` (before decoding a pixel).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if not data:
         raise Unprocessable("The image is empty", code="bad_image")
@@ -36,7 +36,10 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError:
             raise too_large from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except Exception as exc:  # noqa: BLE001
+            # Whatever stops Pillow from reading a header (UnidentifiedImageError, OSError,
+            # a plugin's own error: Ultralytics, once imported in a process, wraps
+            # Image.open and fails with ImportError on unknown bytes) means "not an image".
             raise Unprocessable(
                 f"Not an image Pillow can read ({type(exc).__name__})", code="bad_image"
             ) from None
