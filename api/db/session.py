@@ -58,3 +58,14 @@ def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def new_session(settings: Settings | None = None) -> Session:
     return _sessionmaker(get_engine(settings))()
+
+
+def relax_durability(db: Session) -> None:
+    """Commit this transaction without waiting for the WAL flush (PostgreSQL; a no-op
+    elsewhere). Only for writes whose loss in a database crash costs little and that
+    the next ones supersede: heartbeats, log events, rate-limit counters, usage records.
+    It never reorders or corrupts anything, and never loses a status change."""
+    from sqlalchemy import text
+
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SET LOCAL synchronous_commit = off"))

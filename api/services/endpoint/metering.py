@@ -54,7 +54,10 @@ def record(
     now: datetime | None = None,
 ) -> None:
     """Write the call's usage record (and touch the deployment and key); commit."""
+    from api.db.session import relax_durability
+
     now = now or datetime.now(UTC)
+    relax_durability(db)  # a database crash may lose the last few records, not more
     db.add(
         UsageRecord(
             deployment_id=meter.deployment_id,

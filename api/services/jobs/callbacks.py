@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db.models import TERMINAL_STATUSES, JobKind, JobStatus
+from api.db.session import relax_durability
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
 from api.services import webhooks
 from api.services.jobs import attempts, events
@@ -78,23 +79,12 @@ def _mark_running(db: Session, job: Any) -> None:
         events.append(db, job, "status", {"status": "running", "attempt": job.attempt})
 
 
-def _relaxed_durability(db: Session) -> None:
-    """Commit this transaction without waiting for the WAL flush (PostgreSQL).
-
-    For heartbeats and log events only: a crash of the database may lose the last
-    few, which the next ones replace; it never loses a status change, a validation
-    result or the end of a job, and never reorders or corrupts anything.
-    """
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SET LOCAL synchronous_commit = off"))
-
-
 def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
     job, ack = _admit(db, claims, body, "heartbeat")
     if ack:
         return ack
     if job.status not in (JobStatus.PENDING, JobStatus.QUEUED):  # no status change here
-        _relaxed_durability(db)
+        relax_durability(db)
     _mark_running(db, job)
     job.last_heartbeat_at = datetime.now(UTC)
     if body.progress is not None:
@@ -124,7 +114,7 @@ def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> Callbac
     elif body.type == "export":
         _record_export(claims, job, body.data)  # durable: where the exported model is
     elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
-        _relaxed_durability(db)
+        relax_durability(db)
     _mark_running(db, job)
     job.last_heartbeat_at = datetime.now(UTC)
     events.append(db, job, body.type, body.data)
