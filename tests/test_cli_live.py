@@ -53,6 +53,9 @@ class Vap:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # As from a terminal: a shell's background job (`./test.sh &`) ignores SIGINT,
+            # and its children would inherit that and never see the Ctrl-C this test sends.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 

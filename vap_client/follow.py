@@ -63,6 +63,7 @@ class LiveView:
         self.validated_epoch = 0
         self.bar: Bar | None = None
         self.bar_epoch: int | None = None
+        self.total_epochs: int | None = None
         self.final_status: str | None = None
         self.validations: list[dict[str, Any]] = []
 
@@ -94,6 +95,7 @@ class LiveView:
         epoch, total = d.get("epoch"), d.get("total_epochs")
         progress = float(d.get("progress") or 0.0)
         if epoch and total:
+            self.total_epochs = int(total)
             if epoch <= self.validated_epoch:
                 return  # the epoch's closing heartbeat: its line is printed already
             if self.bar_epoch != epoch:
@@ -109,6 +111,13 @@ class LiveView:
         self.bar.update(progress, str(d.get("message") or ""))
 
     def _validation(self, d: dict[str, Any]) -> None:
+        epoch = int(d.get("epoch") or 0)
+        if self.bar_epoch != epoch and epoch and self.total_epochs:
+            # An epoch quicker than the heartbeat interval sent no progress: still one bar
+            # per epoch, shown full.
+            self._close_bar()
+            self.bar = Bar(f"{self.indent}epoch {epoch}/{self.total_epochs}", stream=self.err)
+            self.bar_epoch = epoch
         self._close_bar(full=True)
         self.validations.append(d)
         self.validated_epoch = max(self.validated_epoch, int(d.get("epoch") or 0))
