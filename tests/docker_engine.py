@@ -107,8 +107,9 @@ class Engine:
         _run("docker", "build", "--network", "host", "-t", TEST_IMAGE, str(context), env=self.env)
         return TEST_IMAGE
 
-    def containers(self, label: str) -> list[str]:
-        out = _run("docker", "ps", "--all", "--quiet", "--filter", f"label={label}", env=self.env)
+    def containers(self, label: str, running_only: bool = False) -> list[str]:
+        flags = ["--quiet"] if running_only else ["--all", "--quiet"]
+        out = _run("docker", "ps", *flags, "--filter", f"label={label}", env=self.env)
         return out.stdout.split()
 
     def stop(self) -> None:

@@ -74,6 +74,9 @@ def start(workdir: Path | None = None, timeout: float = 60) -> tuple[S3Server, s
         f"-filer.port={filer}", f"-filer.port.grpc={fg}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={sg}", f"-s3.config={config}",
         "-master.volumeSizeLimitMB=64", "-volume.max=0",  # 0: as many as the disk holds
+        # Off: their fixed default ports (8181, 9101) make a second server on this
+        # machine (another test run) die at start.
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]  # fmt: skip
     log = open(workdir / "weed.log", "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -46,8 +46,13 @@ def test_cancel_stops_the_container(docker_settings, docker_engine, make_user):
     with new_session() as db:
         lookup.cancel(db, docker_settings, db.get(User, uuid.UUID(user.id)), DiagnosticJob, job_id)
     assert time.monotonic() - started < 15
-    assert docker_engine.containers(f"vap.job={job_id}") == []
+    assert docker_engine.containers(f"vap.job={job_id}", running_only=True) == []
     assert row(job_id).status == JobStatus.CANCELLED
+    # `docker stop` returns once it has stopped; the engine removes it (--rm) just after.
+    deadline = time.monotonic() + 10
+    while docker_engine.containers(f"vap.job={job_id}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert docker_engine.containers(f"vap.job={job_id}") == []
 
 
 def test_a_gpu_the_engine_cannot_give_fails_the_job_at_once(
