@@ -6,6 +6,9 @@ torch, no trainers, no cloud SDKs at import time, and no connection opened.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -59,12 +62,23 @@ ROUTERS = (
 )
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Uvicorn ends a SIGTERM'd process by raising the signal again after shutdown, so
+    # atexit handlers never run: what must outlive the process is written here.
+    from api.services.endpoint import metering
+
+    metering.flush()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
         title=settings.app_name,
         version=API_VERSION,
+        lifespan=lifespan,
         # Every documented route may answer the common error shape.
         responses={
             400: {"model": ErrorResponse},

@@ -6,6 +6,7 @@ SQLite in ./data, local-folder storage, the local subprocess runner.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -103,6 +104,11 @@ class Settings(BaseSettings):
     # ONNX Runtime sessions each API process keeps loaded (least recently used go first);
     # their files are cached under data_dir/endpoint-models.
     infer_max_cached_models: int = Field(default=8, ge=1)
+    # Usage records are written in batches at most this often (one transaction for many
+    # calls, off the calls' path); 0 writes each as its call ends, as it always is under
+    # Lambda (a frozen process writes nothing). A killed process loses at most this much
+    # metering.
+    infer_metering_flush_ms: int = Field(default=200, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -145,6 +151,11 @@ class Settings(BaseSettings):
                 pass
         self.secret_key = path.read_text().strip()
         return self.secret_key
+
+
+def under_lambda() -> bool:
+    """Whether this process is an AWS Lambda function's (Lambda sets this for its own)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
 @lru_cache

@@ -243,6 +243,51 @@ def test_usage_adds_up_and_is_read_with_the_key_or_the_owners_login(endpoint, ma
     assert all(r.api_key_id is not None and r.latency_ms > 0 for r in rows)
 
 
+def _records(deployment_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from api.db.models import UsageRecord
+    from api.db.session import new_session
+
+    with new_session() as db:
+        return list(
+            db.scalars(
+                select(UsageRecord).where(UsageRecord.deployment_id == uuid.UUID(deployment_id))
+            )
+        )
+
+
+def test_the_processs_writer_meters_calls_without_anyone_asking(endpoint):
+    """Records are batched off the calls' path: the writer thread writes them by itself
+    within its period, nothing read or flushed."""
+    for seed in range(3):
+        assert endpoint.call(**_json(_png(seed=seed))).status_code == 200
+    deadline = time.monotonic() + 10
+    while len(_records(endpoint.id)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.status_code for r in _records(endpoint.id)] == [200, 200, 200]
+
+
+def test_a_batch_drops_the_records_of_a_deleted_deployment_and_keeps_the_others(client, make_user):
+    from api.db.session import new_session
+    from api.services.endpoint import metering
+
+    account = make_user("engineer_i")
+    job = training_job(client, account.headers)
+    kept, deleted = deploy(client, account, job), deploy(client, account, job)
+
+    def call(endpoint: Endpoint, status: int) -> metering.Call:
+        meter = metering.Meter(uuid.UUID(endpoint.id), uuid.UUID(account.id), None)
+        return metering.Call(meter, status, 12.5, 100, 50)
+
+    r = client.delete(f"/api/v1/deployments/{deleted.id}", headers=account.headers)
+    assert r.status_code == 204
+    with new_session() as db:
+        metering.record(db, [call(kept, 200), call(deleted, 200), call(kept, 422)])
+    assert sorted(r.status_code for r in _records(kept.id)) == [200, 422]
+    assert _records(deleted.id) == []
+
+
 def test_the_monthly_quota_refuses_until_the_month_ends(client, make_user):
     from api.db.models import EndpointCounter
     from api.db.session import new_session

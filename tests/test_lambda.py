@@ -121,6 +121,31 @@ def test_an_event_stream_under_lambda_is_a_complete_catch_up(handler, make_user)
     assert ids == ["2", "3"] and "retry: 2000" in text
 
 
+def test_an_endpoint_call_under_lambda_is_metered_before_the_invocation_returns(
+    handler, client, make_user
+):
+    """A frozen Lambda runs no writer thread: the call's usage record is in the database
+    when the handler returns, nothing flushed."""
+    from sqlalchemy import func, select
+
+    from api.db.models import UsageRecord
+    from api.db.session import new_session
+    from tests.test_endpoint import _png, deploy
+
+    endpoint = deploy(client, make_user("engineer_i"))
+    body = json.dumps({"image": base64.b64encode(_png()).decode()})
+    headers = {"content-type": "application/json", "authorization": f"Bearer {endpoint.key}"}
+    r = handler(http_api_v2("POST", endpoint.url, body, headers), CONTEXT)
+    assert r["statusCode"] == 200 and _body(r)["task_type"] == "image_classification"
+    with new_session() as db:
+        count = db.scalar(
+            select(func.count())
+            .select_from(UsageRecord)
+            .where(UsageRecord.deployment_id == uuid.UUID(endpoint.id))
+        )
+    assert count == 1
+
+
 def test_the_scheduled_reconciler_fails_a_silent_job(make_user):
     from datetime import UTC, datetime, timedelta
 

@@ -29,7 +29,7 @@ async def infer(deployment_id: uuid.UUID, request: Request, settings: SettingsDe
     "max_detections"?, "top_k"?}` or a multipart form with a `file` and the same fields.
     Answers the prediction with X-RateLimit-* headers; 429 with Retry-After over the tier."""
     declared = request.headers.get("content-length")
-    body, headers, meter = await calls.infer(
+    body, headers, meter_later = await calls.infer(
         settings,
         deployment_id,
         request.headers.get("authorization"),
@@ -37,9 +37,8 @@ async def infer(deployment_id: uuid.UUID, request: Request, settings: SettingsDe
         int(declared) if declared and declared.isdigit() else None,
         request.stream(),
     )
-    return Response(
-        body, media_type="application/json", headers=headers, background=BackgroundTask(meter)
-    )
+    later = BackgroundTask(meter_later) if meter_later is not None else None
+    return Response(body, media_type="application/json", headers=headers, background=later)
 
 
 @router.get("/deployments/{deployment_id}/usage", response_model=Usage)

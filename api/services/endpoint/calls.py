@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -74,6 +74,35 @@ def _not_found() -> NotFound:
     return NotFound("Deployment not found")
 
 
+# Built once: building the statement per call cost more than running it.
+_BY_KEY_HASH = (
+    select(
+        ApiKey.id.label("key_id"),
+        ApiKey.user_id.label("key_user_id"),
+        ApiKey.key_hash,
+        ApiKey.revoked_at,
+        ApiKey.expires_at,
+        ApiKey.last_used_at,
+        Deployment.id.label("deployment_id"),
+        Deployment.user_id,
+        Deployment.status,
+        Deployment.tier,
+        Deployment.config,
+        Deployment.last_accessed_at,
+        ExportJob.id.label("export_id"),
+        ExportJob.checksum_sha256,
+        ExportJob.export_key,
+        ExportJob.metadata_key,
+        ExportJob.version,
+        ExportJob.version_tag,
+        ExportJob.task_type,
+    )
+    .join(Deployment, ApiKey.deployment_id == Deployment.id)
+    .join(ExportJob, Deployment.export_job_id == ExportJob.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
 def authenticate(
     db: Session, deployment_id: uuid.UUID, authorization: str | None
 ) -> tuple[Meter | None, Target | ApiError]:
@@ -83,24 +112,18 @@ def authenticate(
     found = None
     if key is not None:
         digest = keys.hash_key(key)
-        found = db.execute(
-            select(ApiKey, Deployment, ExportJob)
-            .join(Deployment, ApiKey.deployment_id == Deployment.id)
-            .join(ExportJob, Deployment.export_job_id == ExportJob.id)
-            .where(ApiKey.key_hash == digest)
-        ).first()
-        if found is not None and not _usable(found[0], digest):
+        found = db.execute(_BY_KEY_HASH, {"key_hash": digest}).first()
+        if found is not None and not _usable(found, digest):
             found = None
-    if found is not None and found[1].id == deployment_id:
-        api_key, deployment, export = found
+    if found is not None and found.deployment_id == deployment_id:
         meter = Meter(
-            deployment.id,
-            deployment.user_id,
-            api_key.id,
-            deployment_accessed_at=deployment.last_accessed_at,
-            key_used_at=api_key.last_used_at,
+            found.deployment_id,
+            found.user_id,
+            found.key_id,
+            deployment_accessed_at=found.last_accessed_at,
+            key_used_at=found.last_used_at,
         )
-        return meter, _target(deployment, export)
+        return meter, _target(found)
     requested = db.get(Deployment, deployment_id)
     if requested is None:
         return None, _not_found()
@@ -109,37 +132,37 @@ def authenticate(
             "A valid API key of this deployment is required (Authorization: Bearer vap_live_...)",
             code="invalid_api_key",
         )
-    api_key = found[0]
-    if requested.user_id != api_key.user_id:
+    if requested.user_id != found.key_user_id:
         return None, _not_found()
-    return Meter(requested.id, requested.user_id, api_key.id), Forbidden(
+    return Meter(requested.id, requested.user_id, found.key_id), Forbidden(
         "This API key belongs to another deployment", code="key_not_for_deployment"
     )
 
 
-def _usable(api_key: ApiKey, digest: str) -> bool:
+def _usable(found: Any, digest: str) -> bool:
+    """`found`: a row of _BY_KEY_HASH."""
     now = datetime.now(UTC)
     return (
-        hmac.compare_digest(api_key.key_hash, digest)
-        and api_key.revoked_at is None
-        and (api_key.expires_at is None or api_key.expires_at > now)
+        hmac.compare_digest(found.key_hash, digest)
+        and found.revoked_at is None
+        and (found.expires_at is None or found.expires_at > now)
     )
 
 
-def _target(deployment: Deployment, export: ExportJob) -> Target:
+def _target(found: Any) -> Target:
     return Target(
-        deployment_id=deployment.id,
-        status=str(deployment.status),
-        tier=str(deployment.tier),
-        device=str((deployment.config or {}).get("device", "cpu")),
+        deployment_id=found.deployment_id,
+        status=str(found.status),
+        tier=str(found.tier),
+        device=str((found.config or {}).get("device", "cpu")),
         model=ModelRef(
-            cache_key=export.checksum_sha256 or str(export.id),
-            model_key=export.export_key or "",
-            metadata_key=export.metadata_key or "",
-            checksum_sha256=export.checksum_sha256,
+            cache_key=found.checksum_sha256 or str(found.export_id),
+            model_key=found.export_key or "",
+            metadata_key=found.metadata_key or "",
+            checksum_sha256=found.checksum_sha256,
         ),
-        model_version=export.version_tag or f"v{export.version}",
-        task_type=export.task_type,
+        model_version=found.version_tag or f"v{found.version}",
+        task_type=found.task_type,
     )
 
 
@@ -182,42 +205,42 @@ def predict(
     return model.predict(picture, **options)  # type: ignore[no-any-return]
 
 
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
 def _render(payload: Any) -> bytes:
     """JSON exactly as Starlette's JSONResponse writes it (so metered sizes are true)."""
     return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
-def _record(
-    settings: Settings, meter: Meter, status: int, started: float, sent: int, answered: int
-) -> None:
-    with _session(settings) as db:
-        metering.record(db, meter, status, (time.perf_counter() - started) * 1000, sent, answered)
+async def _meter(settings: Settings, call: metering.Call) -> None:
+    """Meter a call now: buffered at once, or written from the thread pool."""
+    if metering.batched(settings):
+        metering.meter(settings, call)
+    else:
+        await run_in_threadpool(metering.meter, settings, call)
 
 
-def _record_later(
-    settings: Settings, meter: Meter, latency_ms: float, sent: int, answered: int
-) -> None:
+def _meter_later(settings: Settings, call: metering.Call) -> None:
     """Meter a successful call once its answer is on its way (its latency is the
     answer's; a failure here is logged, the caller already has the answer)."""
     try:
-        with _session(settings) as db:
-            metering.record(db, meter, 200, latency_ms, sent, answered)
+        metering.meter(settings, call)
     except Exception:
-        log.exception("usage_not_recorded", deployment_id=str(meter.deployment_id))
+        log.exception("usage_not_recorded", deployment_id=str(call.meter.deployment_id))
 
 
 def _answer(
     settings: Settings,
-    meter: Meter,
     target: Target,
     read: Callable[[], tuple[bytes, InferParams]],
     started: float,
-    sent: int,
 ) -> bytes:
     """Read the body, predict and encode the answer: in the thread pool, in one hop."""
     image, params = read()
     prediction = predict(settings, target, image, params)
-    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    latency_ms = round(_since(started), 3)
     payload = {
         "deployment_id": str(target.deployment_id),
         "model_version": target.model_version,
@@ -235,10 +258,11 @@ async def infer(
     content_type: str,
     content_length: int | None,
     chunks: AsyncIterator[bytes],
-) -> tuple[bytes, dict[str, str], Callable[[], None]]:
-    """The JSON answer of one call, its headers, and what meters it: run it after the
-    answer is sent (a background task), so metering costs the caller no time. Raises
-    ApiError for every refusal, after metering it (when the deployment exists)."""
+) -> tuple[bytes, dict[str, str], Callable[[], None] | None]:
+    """The JSON answer of one call, its headers, and what is left of metering it (None
+    when it is done): run that after the answer is sent (a background task), so it costs
+    the caller no time. Raises ApiError for every refusal, after metering it (when the
+    deployment exists)."""
     started = time.perf_counter()
     meter, outcome, admitted = await run_in_threadpool(
         admit, settings, deployment_id, authorization
@@ -256,23 +280,23 @@ async def infer(
             read: Callable[[], tuple[bytes, InferParams]] = lambda: parsed  # noqa: E731
         else:
             read = functools.partial(bodies.parse_json, body, content_type)
-        answer = await run_in_threadpool(_answer, settings, meter, outcome, read, started, sent)
-        latency_ms = (time.perf_counter() - started) * 1000
-        return (
-            answer,
-            admitted.headers(),
-            functools.partial(_record_later, settings, meter, latency_ms, sent, len(answer)),
-        )
+        answer = await run_in_threadpool(_answer, settings, outcome, read, started)
+        call = metering.Call(meter, 200, _since(started), sent, len(answer))
+        if metering.batched(settings):
+            metering.meter(settings, call)
+            return answer, admitted.headers(), None
+        return answer, admitted.headers(), functools.partial(_meter_later, settings, call)
     except ApiError as exc:
         if meter is not None:
             size = len(_render(error_body(exc.code, exc.message, exc.details)))
-            await run_in_threadpool(_record, settings, meter, exc.status_code, started, sent, size)
+            call = metering.Call(meter, exc.status_code, _since(started), sent, size)
+            await _meter(settings, call)
         if admitted is not None:
             exc.headers = {**admitted.headers(), **(exc.headers or {})}
         raise
     except Exception:
         if meter is not None:
-            await run_in_threadpool(_record, settings, meter, 500, started, sent, 0)
+            await _meter(settings, metering.Call(meter, 500, _since(started), sent, 0))
         raise
 
 

@@ -1,7 +1,7 @@
 """Tier limits enforced in the database, so every API replica shares them.
 
 Each deployment has two fixed-window counters (`endpoint_counters`): this minute's calls
-(the rate limit) and this month's (the quota). A call bumps a counter with one atomic
+(the rate limit) and this month's (the quota). A call bumps both with one atomic
 `INSERT .. ON CONFLICT DO UPDATE .. RETURNING` (PostgreSQL, and SQLite >= 3.35): the row
 lock makes concurrent replicas count one after another, and a counter whose stored
 window has ended restarts at 1, so there is one row per deployment and period forever.
@@ -9,7 +9,8 @@ window has ended restarts at 1, so there is one row per deployment and period fo
 What counts: a call that got past authentication and the deployment's status. One
 refused by the rate limit still counts in its minute (a client hammering stays refused
 until the window ends) but never in the month; one refused by the quota counts in the
-month (it stays over the quota until the month ends anyway).
+month (it stays over the quota until the month ends anyway): the month's count of a
+call refused by the rate limit is taken back in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import Session
 
 from api.db.models import EndpointCounter
@@ -64,22 +65,23 @@ def admit(
     now = now or datetime.now(UTC)
     relax_durability(db)  # a crash may forget a few counted calls: the caller's gain
     start, end = minute_window(now)
-    used = _bump(db, deployment_id, MINUTE, start)
+    month_start, month_end = month_window(now)
+    # Both counters in one statement (one round trip, on every call of every tier: an
+    # unlimited quota is still billed by the month's count).
+    used = _bump(db, deployment_id, start, month_start)
     limit = limits.rate_limit_per_minute
-    if used > limit:
+    if used[MINUTE] > limit:
+        _unbump(db, deployment_id, MONTH)  # refused by the rate limit: not in the month
         db.commit()
         raise _refused("rate_limited", f"Over the tier's {limit} calls per minute", limit, end, now)
-    # Counted on every tier (an unlimited one is still billed by it), enforced where set.
-    month_start, month_end = month_window(now)
-    month_used = _bump(db, deployment_id, MONTH, month_start)
-    if limits.monthly_quota is not None and month_used > limits.monthly_quota:
+    if limits.monthly_quota is not None and used[MONTH] > limits.monthly_quota:
         db.commit()
         quota = limits.monthly_quota
         raise _refused(
             "quota_exceeded", f"Over the tier's {quota} calls per month", limit, month_end, now
         )
     db.commit()
-    return Admitted(limit=limit, remaining=max(limit - used, 0), reset_at=end)
+    return Admitted(limit=limit, remaining=max(limit - used[MINUTE], 0), reset_at=end)
 
 
 def _refused(code: str, message: str, limit: int, end: datetime, now: datetime) -> TooManyRequests:
@@ -95,27 +97,48 @@ def _refused(code: str, message: str, limit: int, end: datetime, now: datetime) 
     )
 
 
-def _bump(db: Session, deployment_id: uuid.UUID, period: str, start: datetime) -> int:
-    """Add one to the counter of `period` starting at `start`; its new count."""
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    table = EndpointCounter.__table__
-    inserting = insert(EndpointCounter).values(
-        deployment_id=deployment_id, period=period, window_start=start, count=1
-    )
-    newer = inserting.excluded.window_start > table.c.window_start
-    statement = inserting.on_conflict_do_update(
-        index_elements=[table.c.deployment_id, table.c.period],
-        set_={
-            # A replica whose clock lags a little counts into the newer window, never
-            # restarts an older one.
-            "count": case((newer, 1), else_=table.c.count + 1),
-            "window_start": case(
-                (newer, inserting.excluded.window_start), else_=table.c.window_start
-            ),
+# One statement for both dialects (PostgreSQL, and SQLite >= 3.35 speak the same UPSERT),
+# written out: SQLAlchemy building the construct per call cost more than the database
+# running it. A replica whose clock lags a little counts into the newer window, never
+# restarts an older one.
+_BUMP = text(
+    """
+    INSERT INTO endpoint_counters (deployment_id, period, window_start, count)
+    VALUES (:deployment_id, :minute, :minute_start, 1), (:deployment_id, :month, :month_start, 1)
+    ON CONFLICT (deployment_id, period) DO UPDATE SET
+      count = CASE WHEN excluded.window_start > endpoint_counters.window_start
+                   THEN 1 ELSE endpoint_counters.count + 1 END,
+      window_start = CASE WHEN excluded.window_start > endpoint_counters.window_start
+                          THEN excluded.window_start ELSE endpoint_counters.window_start END
+    RETURNING period, count
+    """
+).bindparams(
+    bindparam("deployment_id", type_=EndpointCounter.__table__.c.deployment_id.type),
+    bindparam("minute_start", type_=EndpointCounter.__table__.c.window_start.type),
+    bindparam("month_start", type_=EndpointCounter.__table__.c.window_start.type),
+)
+
+
+def _bump(
+    db: Session, deployment_id: uuid.UUID, minute_start: datetime, month_start: datetime
+) -> dict[str, int]:
+    """Add one to this minute's and this month's counters; their new counts."""
+    rows = db.execute(
+        _BUMP,
+        {
+            "deployment_id": deployment_id,
+            "minute": MINUTE,
+            "minute_start": minute_start,
+            "month": MONTH,
+            "month_start": month_start,
         },
-    ).returning(table.c.count)
-    return int(db.execute(statement).scalar_one())
+    )
+    return {period: int(count) for period, count in rows}
+
+
+def _unbump(db: Session, deployment_id: uuid.UUID, period: str) -> None:
+    db.execute(
+        update(EndpointCounter)
+        .where(EndpointCounter.deployment_id == deployment_id, EndpointCounter.period == period)
+        .values(count=EndpointCounter.count - 1)
+    )

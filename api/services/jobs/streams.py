@@ -9,7 +9,6 @@ is a bounded catch-up, every event after Last-Event-ID and then the end, with a
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,15 +20,11 @@ from api.db.session import new_session
 from api.services.jobs import events
 from api.services.jobs.kinds import find
 from api.services.jobs.wakeups import for_current_loop
-from api.settings import Settings
+from api.settings import Settings, under_lambda
 
 _BATCH = 500
 _FALLBACK_SECONDS = 1.0  # SQLite polls this often; on Postgres only if a NOTIFY is lost
 RETRY_MS = 2000
-
-
-def under_lambda() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
 def _read(settings: Settings, job_id: uuid.UUID, after: int) -> tuple[list[dict[str, Any]], bool]:
