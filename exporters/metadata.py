@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -46,39 +44,11 @@ def onnx_opset(model_file: Path) -> int:
     return next(int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
-def measure_latency_ms(model_file: Path, image_size: int, runs: int = 20) -> dict[str, Any]:
-    """Median (and p90) wall time of `runs` ONNX Runtime CPU inferences of one image,
-    after two warm-up runs."""
-    import numpy as np
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    x = np.random.default_rng(0).standard_normal((1, 3, image_size, image_size), np.float32)
-    for _ in range(2):
-        session.run(None, {name: x})
-    times = []
-    for _ in range(max(1, runs)):
-        began = time.perf_counter()
-        session.run(None, {name: x})
-        times.append((time.perf_counter() - began) * 1000)
-    times.sort()
-    return {
-        "batch_size": 1,
-        "runs": len(times),
-        "median_ms": round(statistics.median(times), 3),
-        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 3),
-        "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
-    }
-
-
 def build_metadata(
     source: SourceModel,
     fmt: str,
     model_file: Path,
     options: ExportOptions,
-    latency_runs: int = 20,
 ) -> dict[str, Any]:
     inputs, outputs = onnx_io(model_file)
     for spec in inputs:
@@ -105,7 +75,6 @@ def build_metadata(
             "dynamic_batch": options.dynamic_batch,
             "quantization": options.quantize,
         },
-        "latency": measure_latency_ms(model_file, source.image_size, latency_runs),
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

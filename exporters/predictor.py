@@ -100,8 +100,8 @@ def example_input(metadata: dict[str, Any], batch: int = 1) -> np.ndarray:
 
 
 def measure_latency_ms(runner: Runner, metadata: dict[str, Any], runs: int = 20) -> dict[str, Any]:
-    """Median (and p90) wall time of `runs` single-image inferences after two warm-ups, in
-    the shape of exporters.metadata's ONNX Runtime measurement."""
+    """Median (and p90) wall time of `runs` single-image inferences after two warm-ups:
+    metadata.json's `latency`."""
     x = example_input(metadata)
     for _ in range(2):
         runner(x)

@@ -249,6 +249,7 @@ def export(
     format does not support, or a checkpoint the framework's loader does not recognise.
     """
     from exporters.metadata import build_metadata, write_metadata
+    from exporters.predictor import measure_latency_ms, runner_for
 
     _load_plugins()
     if framework not in _SOURCES:
@@ -273,11 +274,13 @@ def export(
         written = raw if isinstance(raw, WrittenModel) else WrittenModel(Path(raw), [Path(raw)])
     try:
         reference = written.reference_onnx or written.model_file
-        # the reference graph's latency is replaced by the model file's own below
-        runs = latency_runs if reference == written.model_file else 1
-        metadata = build_metadata(source, fmt, reference, options, latency_runs=runs)
+        metadata = build_metadata(source, fmt, reference, options)
         if reference != written.model_file:
-            _describe_model_file(metadata, source, fmt, written, latency_runs)
+            _describe_model_file(metadata, source, fmt, written)
+        # Measured on the model file itself, whatever its format, through the runner
+        # that validation and packages use.
+        runner = runner_for(written.model_file.parent, metadata)
+        metadata["latency"] = measure_latency_ms(runner, metadata, latency_runs)
         metadata["optimization"] = _optimization(written, reference)
     finally:
         if written.reference_onnx is not None:
@@ -300,12 +303,10 @@ def _describe_model_file(
     source: SourceModel,
     fmt: str,
     written: WrittenModel,
-    latency_runs: int,
 ) -> None:
-    """Metadata was built from the reference ONNX graph: make the file fields, the input
-    (when preprocessing is embedded) and the latency those of the model file itself."""
+    """Metadata was built from the reference ONNX graph: make the file fields and the
+    input (when preprocessing is embedded) those of the model file itself."""
     from exporters.metadata import sha256_of
-    from exporters.predictor import measure_latency_ms, runner_for
 
     model_file = written.model_file
     metadata["model_file"] = model_file.name
@@ -326,8 +327,6 @@ def _describe_model_file(
         metadata["inputs"] = [spec]
         metadata["input"] = spec
         metadata["preprocessing"] = {**metadata["preprocessing"], "embedded": True}
-    runner = runner_for(model_file.parent, metadata)
-    metadata["latency"] = measure_latency_ms(runner, metadata, latency_runs)
 
 
 def _optimization(written: WrittenModel, reference: Path) -> dict[str, Any]:
