@@ -17,9 +17,7 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,35 +28,15 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.api_server import start_api  # noqa: E402  (ROOT first on sys.path)
+
 PG = "postgresql://postgres@127.0.0.1:5432"
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def start_api(
-    db_url: str, secret: str, data_dir: Path, workers: int
-) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": secret, "DATA_DIR": str(data_dir),
-           "API_BASE_URL": base, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning",
-         "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the API did not start")
 
 
 def make_jobs(n: int, user_id: uuid.UUID) -> list[uuid.UUID]:
@@ -173,11 +151,11 @@ def main() -> None:
     os.environ.update(
         {"DATABASE_URL": f"{PG}/{db_name}", "SECRET_KEY": secret, "DATA_DIR": str(data_dir)}
     )
-    sys.path.insert(0, str(ROOT))
     from api.db import migrate
 
     migrate.upgrade()
-    proc, base = start_api(os.environ["DATABASE_URL"], secret, data_dir, args.server_workers)
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    proc, base = start_api(env, args.server_workers)
     try:
         with httpx.Client(base_url=base, timeout=30) as c:
             c.post(

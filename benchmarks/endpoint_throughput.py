@@ -33,9 +33,7 @@ import io
 import os
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +48,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.api_server import start_api  # noqa: E402  (ROOT first on sys.path)
+
 PG = "postgresql://postgres@127.0.0.1:5432"
 
 
@@ -98,24 +98,6 @@ def concurrent(make: Callable[[], Callable[[], Any]], n: int, workers: int) -> f
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(run, per_thread))
     return n / (time.perf_counter() - started)
-
-
-def start_api(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
-        env={**env, "API_BASE_URL": base}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the API did not start")
 
 
 def yolo_export(folder: Path) -> Any:
