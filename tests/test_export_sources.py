@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -44,12 +42,12 @@ from tests.detection_data import (  # noqa: E402
     segmentation_dataset,
 )
 from tests.digits import digits_dataset  # noqa: E402
+from tests.packages import run_alone  # noqa: E402
 from tests.training import train_checkpoint  # noqa: E402
 from trainers.base import get_trainer  # noqa: E402
 from vap_runtime import Model  # noqa: E402
 from vap_runtime.model import largest_outline  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4  # ONNX Runtime vs PyTorch, fp32
 
 
@@ -503,15 +501,9 @@ def test_metadata_says_how_to_feed_and_read_each_model(exports: dict[str, Export
 
 # --- (c) the package runs where this repository cannot be imported -------------------------
 
+# What the package's check runs (after tests.packages forbids this repository and the
+# frameworks).
 _CHECK = """
-import json, sys
-
-class Forbid:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {forbidden!r}:
-            raise ImportError("the package imported " + name)
-
-sys.meta_path.insert(0, Forbid())
 from vap_runtime import Model
 model = Model(".")
 out = []
@@ -521,13 +513,7 @@ for image in {images!r}:
 import vap_runtime
 print(json.dumps({{"runtime": vap_runtime.__file__, "predictions": out}}))
 """
-
-# Every package of this repository but vap_runtime (the package's own vap_runtime.py,
-# first on sys.path, must be what gets imported: the test checks its location).
-_FORBIDDEN = sorted(
-    {p.name for p in REPO.iterdir() if (p / "__init__.py").exists()} - {"vap_runtime"}
-    | {"torch", "ultralytics", "transformers", "cv2", "timm", "scipy"}
-)
+_FRAMEWORKS = {"torch", "ultralytics", "transformers", "cv2", "timm", "scipy"}
 
 
 @pytest.mark.parametrize("task", ["detect", "segment"])
@@ -541,13 +527,7 @@ def test_the_package_predicts_alone_like_in_process(
     unpacked = tmp_path / "unpacked"
     assert (unpacked / "vap_runtime.py").read_bytes() == RUNTIME.read_bytes()
     images = [str(p) for p in varied[task].images]
-    (unpacked / "check.py").write_text(_CHECK.format(images=images, forbidden=_FORBIDDEN))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(
-        [sys.executable, "check.py"], cwd=unpacked, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_alone(unpacked, _CHECK.format(images=images), _FRAMEWORKS)
     assert Path(report["runtime"]) == unpacked / "vap_runtime.py"
     alone = report["predictions"]
     here = Model(exports[f"{task}-varied"].model_file.parent)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -29,6 +28,7 @@ from exporters.capabilities import nvidia_gpu_present  # noqa: E402
 from exporters.package import build_package  # noqa: E402
 from exporters.registry import ExportResult, export  # noqa: E402
 from tests.digits import digits_dataset  # noqa: E402
+from tests.packages import package_env, run_alone  # noqa: E402
 from tests.training import timm_val_batch, train_checkpoint  # noqa: E402
 from trainers.timm_trainer import load_checkpoint, model_from_checkpoint  # noqa: E402
 
@@ -169,17 +169,8 @@ def test_metadata_describes_the_model_and_its_file(fp32: ExportResult) -> None:
     assert 0 < meta["latency"]["median_ms"] < 1000
 
 
-# The venv holds this repository as an editable install, so the check script forbids
-# importing it (and torch) outright: vap_runtime must work with neither.
+# What the package's check runs (after tests.packages forbids this repository and torch).
 _CHECK = """
-import json, sys
-
-class Forbid:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {forbidden!r}:
-            raise ImportError("the package imported " + name)
-
-sys.meta_path.insert(0, Forbid())
 from vap_runtime import Model
 model = Model(".")
 import vap_runtime
@@ -190,14 +181,6 @@ import numpy as np
 out["array"] = model.predict(np.asarray(Image.open({image!r}).convert("RGB")), top_k=1)
 print(json.dumps(out))
 """
-
-
-# vap_runtime is this repository's too, but the package's own vap_runtime.py (first on
-# sys.path) is what must be imported: the test checks which file was.
-_FORBIDDEN = sorted(
-    {p.name for p in REPO.iterdir() if (p / "__init__.py").exists()} - {"vap_runtime"}
-    | {"torch", "timm"}
-)
 
 
 def test_the_package_runs_alone_and_predicts_like_pytorch(
@@ -218,15 +201,8 @@ def test_the_package_runs_alone_and_predicts_like_pytorch(
     assert labels == fp32.metadata["class_names"]
     x, paths = val_batch
     model, _ = torch_model
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    script = unpacked / "check.py"
     for i in (0, 100, 300):
-        script.write_text(_CHECK.format(image=str(paths[i]), forbidden=_FORBIDDEN))
-        done = subprocess.run(
-            [sys.executable, str(script)], cwd=unpacked, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        out = json.loads(done.stdout.strip().splitlines()[-1])
+        out = run_alone(unpacked, _CHECK.format(image=str(paths[i])), {"torch", "timm"})
         pred = out["path"]
         assert not out["torch"]
         assert Path(out["runtime"]) == unpacked / "vap_runtime.py"
@@ -241,7 +217,7 @@ def test_the_package_runs_alone_and_predicts_like_pytorch(
     example = subprocess.run(
         [sys.executable, "example.py", str(paths[0])],
         cwd=unpacked,
-        env=env,
+        env=package_env(),
         capture_output=True,
         text=True,
     )
