@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,9 +116,9 @@ def _touch(db: Session, calls: Sequence[Call]) -> None:
     as their calls read them, are stale: one UPDATE each, whatever the number of calls."""
     latest: dict[tuple[type[Deployment] | type[ApiKey], uuid.UUID], datetime] = {}
     for call in calls:  # in the order they were made: the last one's time wins
-        stale, meter = call.at - _TOUCH_EVERY, call.meter
         if call.status_code >= 400:
             continue
+        stale, meter = call.at - _TOUCH_EVERY, call.meter
         if _older(meter.deployment_accessed_at, stale):
             latest[(Deployment, meter.deployment_id)] = call.at
         if meter.api_key_id is not None and _older(meter.key_used_at, stale):
@@ -176,8 +177,8 @@ class UsageWriter:
 
     def _run(self) -> None:
         interval = self.settings.infer_metering_flush_ms / 1000
-        stop = threading.Event()
-        while not stop.wait(interval):
+        while True:  # a daemon: it ends with the process, after the shutdown flush
+            time.sleep(interval)
             try:
                 self.flush()
             except Exception:
