@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -30,6 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.api_server import start_api  # noqa: E402  (ROOT first on sys.path)
+from benchmarks.http_load import load, request_bytes  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -59,27 +59,6 @@ def token_for(job_id: uuid.UUID) -> str:
     from api.settings import get_settings
 
     return tokens.create(get_settings(), job_id, JobKind.DIAGNOSTIC, 1, 3600)
-
-
-def timed_requests(
-    base: str, requests: list[tuple[str, str, dict | None, dict]], workers: int
-) -> tuple[float, list[float]]:
-    """Send (method, path, json, headers) with `workers` threads: (seconds, latencies)."""
-    local = __import__("threading").local()
-
-    def one(req: tuple[str, str, dict | None, dict]) -> float:
-        if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=base, timeout=30)
-        method, path, body, headers = req
-        t = time.perf_counter()
-        r = local.c.request(method, path, json=body, headers=headers)
-        r.raise_for_status()
-        return time.perf_counter() - t
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        latencies = list(pool.map(one, requests))
-    return time.perf_counter() - started, latencies
 
 
 async def sse_latency(
@@ -138,7 +117,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="concurrent reporting workers")
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--dispatches", type=int, default=10)
-    parser.add_argument("--server-workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--server-workers", type=int, default=1, help="API processes (replicas)")
+    parser.add_argument("--parts", default="callbacks,sse,dispatch", help="which figures to take")
     args = parser.parse_args()
 
     db_name = f"vap_bench_{secrets.token_hex(4)}"
@@ -155,7 +135,12 @@ def main() -> None:
 
     migrate.upgrade()
     env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    proc, base = start_api(env, args.server_workers)
+    # One process per replica on its own port, connections spread evenly over them: with
+    # `uvicorn --workers` the kernel hands keep-alive connections to whichever worker
+    # accepts first, often most to one, and the figures swung by half between runs.
+    replicas = [start_api(env) for _ in range(args.server_workers)]
+    bases = [b for _, b in replicas]
+    base = bases[0]
     try:
         with httpx.Client(base_url=base, timeout=30) as c:
             c.post(
@@ -171,29 +156,39 @@ def main() -> None:
                 c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {login}"}).json()["id"]
             )
 
+        parts = set(args.parts.split(","))
         # 1. callbacks vs /health
         jobs = make_jobs(args.workers, user_id)
         toks = {j: token_for(j) for j in jobs}
+        # Each worker reports on its own job, one callback at a time, as functions do.
         per_job = args.callbacks // len(jobs)
-        reqs = [
-            ("POST", f"/api/v1/jobs/{j}/heartbeat", {"attempt": 1, "seq": s, "progress": 1.0}, {"Authorization": f"Bearer {toks[j]}"})
-            for s in range(1, per_job + 1) for j in jobs
+        beats = [
+            [request_bytes(base, "POST", f"/api/v1/jobs/{j}/heartbeat", {"attempt": 1, "seq": s, "progress": 1.0}, {"Authorization": f"Bearer {toks[j]}"})
+             for s in range(1, per_job + 2)]
+            for j in jobs
         ]  # fmt: skip
-        health = [("GET", "/health", None, {})] * len(reqs)
-        hb_secs, hb_lat = timed_requests(base, health, args.workers)
-        cb_secs, cb_lat = timed_requests(base, reqs, args.workers)
-        print(f"callbacks: {len(reqs)} heartbeats from {args.workers} concurrent workers")
+        health = [[request_bytes(base, "GET", "/health")] * per_job] * len(jobs)
+        # Warm up first (each server process builds its routes on its first requests):
+        # some /health and each job's first heartbeat.
+        load(bases, [h[:25] + b[:1] for h, b in zip(health, beats, strict=True)])
+        hb_secs, hb_lat = load(bases, health)
+        cb_secs, cb_lat = load(bases, [b[1:] for b in beats])
         print(
-            f"  baseline GET /health: {len(health) / hb_secs:7.0f} req/s  p50 {pct(hb_lat, 0.5) * 1000:6.1f} ms  p99 {pct(hb_lat, 0.99) * 1000:6.1f} ms"
+            f"callbacks: {len(cb_lat)} heartbeats from {args.workers} concurrent workers, {args.server_workers} API process(es)"
         )
         print(
-            f"  heartbeat callbacks:  {len(reqs) / cb_secs:7.0f} req/s  p50 {pct(cb_lat, 0.5) * 1000:6.1f} ms  p99 {pct(cb_lat, 0.99) * 1000:6.1f} ms"
+            f"  baseline GET /health: {len(hb_lat) / hb_secs:7.0f} req/s  p50 {pct(hb_lat, 0.5) * 1000:6.1f} ms  p99 {pct(hb_lat, 0.99) * 1000:6.1f} ms"
         )
         print(
-            f"  throughput ratio callbacks / health: {(len(reqs) / cb_secs) / (len(health) / hb_secs):.2f}"
+            f"  heartbeat callbacks:  {len(cb_lat) / cb_secs:7.0f} req/s  p50 {pct(cb_lat, 0.5) * 1000:6.1f} ms  p99 {pct(cb_lat, 0.99) * 1000:6.1f} ms"
+        )
+        print(
+            f"  throughput ratio callbacks / health: {(len(cb_lat) / cb_secs) / (len(hb_lat) / hb_secs):.2f}"
         )
 
         # 2. SSE delivery with N open streams
+        if "sse" not in parts:
+            return
         stream_jobs = make_jobs(args.streams, user_id)
         stream_toks = {j: token_for(j) for j in stream_jobs}
         lat = asyncio.run(sse_latency(base, stream_jobs, stream_toks, login, rounds=5))
@@ -202,6 +197,8 @@ def main() -> None:
         )
 
         # 3. dispatch latency
+        if "dispatch" not in parts:
+            return
         spans = []
         with httpx.Client(
             base_url=base, timeout=30, headers={"Authorization": f"Bearer {login}"}
@@ -223,8 +220,9 @@ def main() -> None:
             f"dispatch: POST -> worker's first callback, median of {len(spans)}: {statistics.median(spans) * 1000:.0f} ms (min {min(spans) * 1000:.0f} ms)"
         )
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc, _ in replicas:
+            proc.terminate()
+            proc.wait(timeout=30)
         from api.db.session import get_engine
 
         get_engine().dispose()
