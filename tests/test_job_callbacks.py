@@ -3,9 +3,11 @@ backwards, superseded attempts refused, nothing applied after the job ended."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
+import jwt
 import pytest
 
 from api.auth.tokens import encode_token
@@ -68,9 +70,18 @@ def test_tokens_are_scoped_to_their_job_and_expire(client, owner):
     )
     r = client.post(url, json=body, headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+    # A token that verified once still expires: the verified-token cache rechecks it.
+    brief = tokens.create(get_settings(), job, JobKind.DIAGNOSTIC, 1, 2)  # exp: whole seconds
+    brief_auth = {"Authorization": f"Bearer {brief}"}
+    assert client.post(url, json=body, headers=brief_auth).json()["applied"]
+    time.sleep(
+        max(0.0, jwt.decode(brief, options={"verify_signature": False})["exp"] - time.time()) + 0.05
+    )
+    r = client.post(url, json=body, headers=brief_auth)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
     # A user's login token is not a job token.
     assert client.post(url, json=body, headers=owner.headers).status_code == 401
-    assert client.post(url, json=body, headers=_token(job)).json() == {
+    assert client.post(url, json={**body, "seq": 2}, headers=_token(job)).json() == {
         "applied": True,
         "cancel": False,
     }
@@ -274,3 +285,60 @@ def test_a_metric_to_minimize_keeps_the_lowest_and_the_ack_says_which_epoch_is_b
     with new_session() as db:
         row = db.get(TrainingJob, job_id)
         assert row.best_epoch == 2 and row.primary_metric_direction == "minimize"
+
+
+def test_a_running_training_jobs_heartbeats_set_what_they_report_and_keep_the_rest(client, owner):  # type: ignore[no-untyped-def]
+    from api.db.models import TrainingJob
+
+    job_id = _queued_training_job(client, owner)
+    t = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
+    url, auth = f"/api/v1/jobs/{job_id}/heartbeat", {"Authorization": f"Bearer {t}"}
+    first = {"attempt": 1, "seq": 1, "progress": 10, "epoch": 1, "total_epochs": 5,
+             "metrics": {"loss": 0.9}}  # fmt: skip
+    assert client.post(url, json=first, headers=auth).json()["applied"]  # queued -> running
+    # Running now: progress and epoch move; total_epochs and metrics, not reported, stay.
+    later = {"attempt": 1, "seq": 2, "progress": 40, "epoch": 2, "message": "epoch 2"}
+    assert client.post(url, json=later, headers=auth).json()["applied"]
+    log = {"attempt": 1, "seq": 3, "type": "log", "data": {"line": "saved"}}
+    assert client.post(f"/api/v1/jobs/{job_id}/event", json=log, headers=auth).json()["applied"]
+    with new_session() as db:
+        row = db.get(TrainingJob, job_id)
+        assert (row.status, row.progress_percent, row.current_epoch, row.total_epochs) == (
+            JobStatus.RUNNING, 40, 2, 5,
+        )  # fmt: skip
+        assert row.current_metrics == {"loss": 0.9} and row.last_callback_seq == 3
+        assert row.last_heartbeat_at is not None
+    got = [(e["seq"], e["type"], e["data"]) for e in _events(client, owner, job_id)]
+    assert got[-3:] == [
+        (got[-3][0], "heartbeat", {"progress": 10, "epoch": 1, "total_epochs": 5,
+                                   "metrics": {"loss": 0.9}}),
+        (got[-3][0] + 1, "heartbeat", {"progress": 40, "epoch": 2, "metrics": {},
+                                       "message": "epoch 2"}),
+        (got[-3][0] + 2, "log", {"line": "saved"}),
+    ]  # fmt: skip
+    assert [s for s, _, _ in got] == list(range(1, len(got) + 1))
+
+
+def test_concurrent_callbacks_number_events_without_gaps_and_never_move_a_job_back(client, owner):  # type: ignore[no-untyped-def]
+    """Callbacks racing on one running job: each event gets the next seq, and the
+    heartbeats applied are exactly an increasing run of their seqs (a late one is
+    refused, never applied over a newer one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    job = _job(owner.id, status=JobStatus.RUNNING)
+    url, auth = f"/api/v1/jobs/{job}/heartbeat", _token(job)
+
+    def beat(seq: int) -> bool:
+        body = {"attempt": 1, "seq": seq, "progress": seq / 2}
+        return bool(client.post(url, json=body, headers=auth).json()["applied"])
+
+    with ThreadPoolExecutor(8) as pool:
+        seqs = range(1, 201)
+        applied = [s for s, ok in zip(seqs, pool.map(beat, seqs), strict=True) if ok]
+    got = _events(client, owner, job)
+    assert [e["seq"] for e in got] == list(range(1, len(got) + 1))
+    beats = [e["data"]["progress"] * 2 for e in got if e["type"] == "heartbeat"]
+    assert beats == sorted(set(beats)) == applied and applied[-1] == 200
+    with new_session() as db:
+        row = db.get(DiagnosticJob, job)
+        assert (row.last_callback_seq, row.progress_percent) == (200, 100)

@@ -20,7 +20,7 @@ from api.db.models import TERMINAL_STATUSES, JobKind, JobStatus
 from api.db.session import relax_durability
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
 from api.services import webhooks
-from api.services.jobs import attempts, events
+from api.services.jobs import attempts, events, progress
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
 from contract.jobs import (
@@ -80,6 +80,13 @@ def _mark_running(db: Session, job: Any) -> None:
 
 
 def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
+    data = body.model_dump(exclude={"attempt", "seq"}, exclude_none=True)
+    columns: dict[str, Any] = {"progress_percent": body.progress}  # the job columns it sets
+    if claims.kind == JobKind.TRAINING:
+        columns |= {"current_epoch": body.epoch, "total_epochs": body.total_epochs}
+        columns["current_metrics"] = body.metrics or None
+    if progress.apply(db, claims, body, "heartbeat", data, columns):
+        return CallbackAck(applied=True)
     job, ack = _admit(db, claims, body, "heartbeat")
     if ack:
         return ack
@@ -87,23 +94,21 @@ def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
         relax_durability(db)
     _mark_running(db, job)
     job.last_heartbeat_at = datetime.now(UTC)
-    if body.progress is not None:
-        job.progress_percent = body.progress
-    if claims.kind == JobKind.TRAINING:
-        if body.epoch is not None:
-            job.current_epoch = body.epoch
-        if body.total_epochs is not None:
-            job.total_epochs = body.total_epochs
-        if body.metrics:
-            job.current_metrics = body.metrics
-    events.append(
-        db, job, "heartbeat", body.model_dump(exclude={"attempt", "seq"}, exclude_none=True)
-    )
+    for name, value in columns.items():  # None: not reported, keeps its value
+        if value is not None:
+            setattr(job, name, value)
+    events.append(db, job, "heartbeat", data)
     db.commit()
     return CallbackAck(applied=True)
 
 
+# Events that record where something durable lies; the others only inform.
+_DURABLE_EVENTS = frozenset({"checkpoint", "results", "export"})
+
+
 def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> CallbackAck:
+    if body.type not in _DURABLE_EVENTS and progress.apply(db, claims, body, body.type, body.data):
+        return CallbackAck(applied=True)
     job, ack = _admit(db, claims, body, "event")
     if ack:
         return ack
