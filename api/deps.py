@@ -7,11 +7,13 @@ without SQLAlchemy (see `api/lazy.py`). Type checkers see the real types.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
+from anyio import CancelScope
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.tokens import decode_token
 from api.errors import Forbidden, Unauthorized
@@ -24,12 +26,26 @@ if TYPE_CHECKING:
     from api.db.models import User
 
 
-def get_db() -> Iterator[Session]:
-    """One session per request, rolled back if not committed."""
+async def get_db() -> AsyncIterator[Session]:
+    """One session per request, rolled back if not committed.
+
+    A coroutine, not a plain generator (which FastAPI enters and exits in a worker
+    thread each, two thread hops per request): making a session does no I/O, nor does
+    closing one that holds no connection (the route committed, or never queried). Only
+    closing one mid-transaction (a rollback on the wire) goes to a thread, shielded so a
+    client hanging up cannot leave the connection checked out.
+    """
     from api.db.session import new_session
 
-    with new_session() as session:
+    session = new_session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with CancelScope(shield=True):
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 if TYPE_CHECKING:
