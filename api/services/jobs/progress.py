@@ -8,8 +8,9 @@ seven round trips and several milliseconds of Python per callback. In the common
 (the job is running, the callback comes from its current attempt, its seq is new) the
 rules reduce to a WHERE clause and the callback to one statement: UPDATE the job row
 (whose row lock orders concurrent appends, as `events.append` relies on), INSERT the
-event numbered from the updated row, NOTIFY the streams, and commit without waiting
-for the WAL flush (as `relax_durability`: no status changes here). Any other case
+event numbered from the updated row, NOTIFY the streams, and commit (autocommit: the
+statement is its transaction) without waiting for the WAL flush (as
+`relax_durability`: no status changes here). Any other case
 updates no row and changes nothing; the caller then takes the general path, which
 answers it with the rules in full (superseded, duplicate, ended, first heartbeat).
 """
@@ -39,7 +40,7 @@ def apply(
     columns: dict[str, Any] | None = None,
 ) -> bool:
     """Append event (`type`, `data`) to the running job and set its `columns` (those
-    given as None keep their value), and commit; False, with nothing changed, when the
+    given as None keep their value), committed; False, with nothing changed, when the
     callback needs the general path (or the database is not PostgreSQL)."""
     if body.attempt != claims.attempt or db.get_bind().dialect.name != "postgresql":
         return False
@@ -55,11 +56,11 @@ def apply(
         "data": data,
         **columns,
     }
-    applied = db.execute(_statement(claims.kind, tuple(sorted(columns))), params).first()
-    if applied is None:
-        return False
-    db.commit()
-    return True
+    statement = _statement(claims.kind, tuple(sorted(columns)))
+    # One statement is its own transaction: in autocommit, no BEGIN and COMMIT round trips.
+    # Its own connection, so the session stays untouched for the general path.
+    with db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(statement, params).first() is not None
 
 
 @lru_cache(maxsize=64)
