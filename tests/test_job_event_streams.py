@@ -113,3 +113,36 @@ def test_a_quiet_stream_gets_keep_alive_comments(app, client, make_user):
     finally:
         app.dependency_overrides.pop(current_settings)
     assert len(comments) == 2
+
+
+def test_an_event_appended_while_a_stream_reads_still_wakes_it(make_user):  # type: ignore[no-untyped-def]
+    """The NOTIFY of an event that lands between a stream's read and its next wait is
+    kept for that wait (before, the stream slept its whole fallback interval)."""
+    import asyncio
+
+    from api.db.models import DiagnosticJob
+    from api.db.session import new_session
+    from api.services.jobs import events
+    from api.services.jobs.wakeups import Wakeups
+    from api.settings import get_settings
+
+    job_id = diagnostic_job(make_user("engineer_i").id, status=JobStatus.RUNNING)
+
+    def append() -> None:
+        with new_session() as db:
+            events.append(db, db.get(DiagnosticJob, job_id), "log", {"line": "meanwhile"})
+            db.commit()
+
+    async def scenario() -> tuple[bool, bool]:
+        wakeups = Wakeups(get_settings())
+        with wakeups.watch(str(job_id)) as watch:
+            await asyncio.wait_for(wakeups.listening.wait(), 30)
+            await asyncio.to_thread(append)  # "while the stream reads"
+            await asyncio.sleep(0.5)  # the NOTIFY arrives before the stream waits
+            woken = await watch.wait(timeout=30)
+            quiet = await watch.wait(timeout=0.2)  # nothing new since: times out
+        assert wakeups.listener is not None
+        wakeups.listener.cancel()
+        return woken, quiet
+
+    assert asyncio.run(scenario()) == (True, False)

@@ -24,10 +24,11 @@ from contract.jobs import (
 )
 
 if TYPE_CHECKING:
-    from api.services.jobs import callbacks, inputs, lookup, streams, tokens, viewers
+    from api.services.jobs import callbacks, inputs, kinds, lookup, streams, tokens, viewers
 else:
     callbacks = lazy_module("api.services.jobs.callbacks")
     inputs = lazy_module("api.services.jobs.inputs")
+    kinds = lazy_module("api.services.jobs.kinds")
     lookup = lazy_module("api.services.jobs.lookup")
     streams = lazy_module("api.services.jobs.streams")
     tokens = lazy_module("api.services.jobs.tokens")
@@ -112,14 +113,16 @@ async def job_events(
     from sse_starlette import EventSourceResponse
 
     job = await run_in_threadpool(viewers.authorize, settings, job_id, bearer, token)
+    kind = kinds.kind_of(job)
     wants_stream = "text/event-stream" in request.headers.get("accept", "")
     if after is not None and not wants_stream:
-        page = await run_in_threadpool(streams.read_page, settings, job.id, after)
+        page = await run_in_threadpool(streams.read_page, settings, kind, job.id, after)
         return page
     start = after or 0
     if last_event_id and last_event_id.isdigit():
         start = int(last_event_id)
-    return EventSourceResponse(streams.sse(settings, job.id, start), ping=settings.sse_ping_seconds)
+    stream = streams.sse(settings, kind, job.id, start)
+    return EventSourceResponse(stream, ping=settings.sse_ping_seconds)
 
 
 @router.post("/{job_id}/stream-token")

@@ -59,7 +59,7 @@ def apply(
     statement = _statement(claims.kind, tuple(sorted(columns)))
     # One statement is its own transaction: in autocommit, no BEGIN and COMMIT round trips.
     # Its own connection, so the session stays untouched for the general path.
-    with db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with db.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         return conn.execute(statement, params).first() is not None
 
 

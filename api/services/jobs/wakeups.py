@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 
 from api.services.jobs.events import CHANNEL
 from api.settings import Settings
@@ -25,6 +26,7 @@ class Wakeups:
         self.settings = settings
         self.waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self.listener: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()  # set while LISTEN is in place
 
     def _ensure_listener(self) -> None:
         if self.settings.is_sqlite or (self.listener is not None and not self.listener.done()):
@@ -40,6 +42,7 @@ class Wakeups:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
                     delay = 0.5
                     async for note in conn.notifies():
                         for event in self.waiters.get(note.payload, ()):
@@ -47,22 +50,40 @@ class Wakeups:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reconnect; streams poll meanwhile
+                self.listening.clear()
                 log.warning("job event listener lost its connection: %s", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
 
-    async def wait(self, job_id: str, timeout: float) -> None:
-        """Return when `job_id` may have a new event, or after `timeout` seconds."""
+    @contextlib.contextmanager
+    def watch(self, job_id: str) -> Iterator[Watch]:
+        """Wake-ups for `job_id` from now until the block ends. Made before a stream's
+        first read, so an event appended while the stream reads is never missed."""
         self._ensure_listener()
         event = asyncio.Event()
         self.waiters[job_id].add(event)
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+            yield Watch(event)
         finally:
             self.waiters[job_id].discard(event)
             if not self.waiters[job_id]:
                 del self.waiters[job_id]
+
+
+class Watch:
+    def __init__(self, event: asyncio.Event) -> None:
+        self._event = event
+
+    async def wait(self, timeout: float) -> bool:
+        """True when the job may have a new event since the last wait returned (at once
+        if one came meanwhile); False after `timeout` seconds without one."""
+        woken = True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            woken = False
+        self._event.clear()  # before the caller reads: a later NOTIFY sets it again
+        return woken
 
 
 _by_loop: dict[int, Wakeups] = {}
