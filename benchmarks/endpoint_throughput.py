@@ -10,13 +10,14 @@ A real API process (uvicorn, one worker, PostgreSQL, local storage) serves
   input (no decoding, no pre/post-processing): the floor;
 - predict: `vap_runtime.Model.predict` in-process (decode, preprocess, run, postprocess):
   what the endpoint runs per call;
-- endpoint: HTTP calls with a base64 JSON body (auth, limits, metering included);
+- endpoint: HTTP calls with a base64 JSON body (auth, limits, metering included), sent
+  by benchmarks/http_load.py (raw sockets, the request serialized once: a client that
+  costs the shared cores next to nothing, as a remote caller would);
 - ultralytics: `YOLO.predict` on the same image (YOLO only).
 
 Latency is measured one call at a time (p50/p99 over three rounds of --requests/3 calls);
 throughput (the median of three rounds) with --concurrency clients
-(threads, one keep-alive httpx client each; for raw/predict, threads calling the same
-session). The enterprise tier allows 1000 calls a minute, less than this machine serves,
+(keep-alive connections; for raw/predict, threads calling the same session). The enterprise tier allows 1000 calls a minute, less than this machine serves,
 so a side thread zeroes the deployment's minute counter every 0.25 s: the limiter still
 runs its UPSERTs on every call, it just never refuses.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import json
 import os
 import secrets
 import shutil
@@ -49,6 +51,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.api_server import start_api  # noqa: E402  (ROOT first on sys.path)
+from benchmarks.http_load import load, request_bytes  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -233,7 +236,7 @@ def bench(name, api, base, user_id, job, exported, yolo, size, kind, args, expor
     export_id = export_row(user_id, job, exported, **kind)
     created = api.post("/api/v1/deployments", json={"export_job_id": export_id, "strategy": "platform_endpoint",
                                                     "name": name, "tier": "enterprise"}).json()  # fmt: skip
-    url, key = f"{base}/v1/infer/{created['id']}", created["api_key"]
+    key = created["api_key"]
     image = image_bytes(*size)
     body = {"image": base64.b64encode(image).decode()}
 
@@ -258,40 +261,48 @@ def bench(name, api, base, user_id, job, exported, yolo, size, kind, args, expor
     x, _ = model.preprocess(image)
     feed = {session.get_inputs()[0].name: x}
 
-    def endpoint_client() -> Callable[[], Any]:
-        client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    request = request_bytes(
+        base, "POST", f"/v1/infer/{created['id']}", body, {"Authorization": f"Bearer {key}"}
+    )
+    server_sequential: list[
+        float
+    ] = []  # the endpoint's own latency_ms: auth, limits, decode, predict
 
-        def call() -> Any:
-            r = client.post(url, json=body)
-            assert r.status_code == 200, r.text
-            server_ms.append(r.json()["latency_ms"])
-            return r
+    def endpoint_sequential(m: int) -> list[float]:
+        load(base, [[request] * 5])  # warm up
+        result = load(base, [[request] * m])
+        server_sequential.extend(json.loads(b)["latency_ms"] for b in result.bodies)
+        return [t * 1000 for t in result.latencies]
 
-        return call
+    def endpoint_concurrent(n: int, c: int) -> float:
+        load(base, [[request]] * c)  # open and warm each connection
+        return load(base, [[request] * (n // c)] * c).rate
 
-    server_ms: list[float] = []  # the endpoint's own latency_ms: auth, limits, decode, predict
-    server_sequential: list[float] = []
     figures: dict[str, tuple[float, float, float]] = {}
     n, c = args.requests, args.concurrency
     makers = {
         "raw": lambda: lambda: session.run(None, feed),
         "predict": lambda: lambda: model.predict(image),
-        "endpoint": endpoint_client,
     }
     # Rounds of blocks (raw, predict, endpoint; three rounds), so a neighbour's load on a
     # shared machine weighs on every figure alike, yet one figure's ONNX Runtime threads,
     # which spin a while after each run, do not steal the next figure's CPU call by call.
-    times: dict[str, list[float]] = {figure: [] for figure in makers}
-    rates: dict[str, list[float]] = {figure: [] for figure in makers}
+    figure_names = [*makers, "endpoint"]
+    times: dict[str, list[float]] = {figure: [] for figure in figure_names}
+    rates: dict[str, list[float]] = {figure: [] for figure in figure_names}
     for _ in range(3):
-        for figure, make in makers.items():
-            before = len(server_ms)
-            times[figure] += sequential(make(), max(n // 3, 10))
-            server_sequential += server_ms[before:]
+        for figure in figure_names:
+            if figure == "endpoint":
+                times[figure] += endpoint_sequential(max(n // 3, 10))
+            else:
+                times[figure] += sequential(makers[figure](), max(n // 3, 10))
             time.sleep(0.2)
-            rates[figure].append(concurrent(make, n, c))
+            if figure == "endpoint":
+                rates[figure].append(endpoint_concurrent(n, c))
+            else:
+                rates[figure].append(concurrent(makers[figure], n, c))
             time.sleep(0.2)
-    for figure in makers:
+    for figure in figure_names:
         t = times[figure]
         figures[figure] = (statistics.median(t), pct(t, 0.99), statistics.median(rates[figure]))
         print(f"{name} {figure}: p50 {figures[figure][0]:.2f} ms, p99 {figures[figure][1]:.2f} ms, "

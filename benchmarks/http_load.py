@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 
@@ -29,7 +30,18 @@ def request_bytes(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+@dataclass
+class Result:
+    seconds: float  # for all requests
+    latencies: list[float] = field(default_factory=list)  # each request's, in seconds
+    bodies: list[bytes] = field(default_factory=list)  # each response's
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -37,13 +49,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         name, _, value = line.partition(b":")
         if name.lower() == b"content-length":
             length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length) if length else b""
 
 
-async def _run(bases: list[str], streams: list[list[bytes]]) -> tuple[float, list[float]]:
-    latencies: list[float] = []
+async def _run(bases: list[str], streams: list[list[bytes]]) -> Result:
+    result = Result(0.0)
 
     async def connection(base: str, requests: list[bytes]) -> None:
         url = urlsplit(base)
@@ -52,21 +62,23 @@ async def _run(bases: list[str], streams: list[list[bytes]]) -> tuple[float, lis
             for raw in requests:
                 t = time.perf_counter()
                 writer.write(raw)
-                status = await _read_response(reader)
-                latencies.append(time.perf_counter() - t)
+                status, body = await _read_response(reader)
+                result.latencies.append(time.perf_counter() - t)
+                result.bodies.append(body)
                 if status >= 300:
-                    raise RuntimeError(f"HTTP {status} for {raw[:80]!r}")
+                    raise RuntimeError(f"HTTP {status} for {raw[:80]!r}: {body[:200]!r}")
         finally:
             writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(connection(bases[i % len(bases)], s) for i, s in enumerate(streams)))
-    return time.perf_counter() - started, latencies
+    result.seconds = time.perf_counter() - started
+    return result
 
 
-def load(bases: str | list[str], streams: list[list[bytes]]) -> tuple[float, list[float]]:
+def load(bases: str | list[str], streams: list[list[bytes]]) -> Result:
     """Send each stream's requests in order on a keep-alive connection of its own, all
     streams at once (one request in flight on each, like one worker reporting on its
-    job): (seconds for all, each request's latency). With several server `bases`
-    (replicas), the connections are spread over them evenly, as a balancer would."""
+    job). With several server `bases` (replicas), the connections are spread over them
+    evenly, as a balancer would."""
     return asyncio.run(_run([bases] if isinstance(bases, str) else bases, streams))
