@@ -72,8 +72,8 @@ def load_image(image: ImageLike) -> tuple[Image.Image, str]:
     if isinstance(image, np.ndarray):
         array = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
         return Image.fromarray(array).convert("RGB"), "image"
-    if isinstance(image, Image.Image):
-        return image.convert("RGB"), "image"
+    if isinstance(image, Image.Image):  # nothing here writes to it: no copy when RGB
+        return (image if image.mode == "RGB" else image.convert("RGB")), "image"
     raise TypeError(
         f"expected a PIL image, bytes, a path or a numpy array, not {type(image).__name__}"
     )
@@ -307,9 +307,12 @@ class Model:
         pre = self.metadata["preprocessing"]
         self._resize: dict[str, Any] = dict(pre["resize"])
         self._size = tuple(int(v) for v in self._resize["size"])  # (height, width)
-        self._mean = np.asarray(pre.get("mean", (0, 0, 0)), np.float32).reshape(3, 1, 1)
-        self._std = np.asarray(pre.get("std", (1, 1, 1)), np.float32).reshape(3, 1, 1)
-        self._scale = np.float32(pre.get("scale", 1 / 255))
+        mean = np.asarray(pre.get("mean", (0, 0, 0)), np.float32)
+        std = np.asarray(pre.get("std", (1, 1, 1)), np.float32)
+        scale = np.float32(pre.get("scale", 1 / 255))
+        # (x * scale - mean) / std as one multiply-add per value, in place, per channel
+        self._gain = (scale / std).astype(np.float32).reshape(3, 1, 1)
+        self._offset = (-mean / std).astype(np.float32).reshape(3, 1, 1)
         self._bgr = pre.get("channel_order", "RGB").upper() == "BGR"
         self._embedded = bool(pre.get("embedded"))
         self.postprocessing: dict[str, Any] = dict(self.metadata["postprocessing"])
@@ -353,12 +356,14 @@ class Model:
             placed = Placement(image_id, w0, h0, (height, width), width / w0, height / h0)
         if self._embedded:  # the graph scales, normalizes and transposes by itself
             return np.ascontiguousarray(np.asarray(picture, np.uint8)[None]), placed
-        x = np.asarray(picture, np.float32)
+        hwc = np.asarray(picture, np.uint8)
         if self._bgr:
-            x = x[..., ::-1]
-        x = x.transpose(2, 0, 1) * self._scale
-        x = (x - self._mean) / self._std
-        return np.ascontiguousarray(x[None], dtype=np.float32), placed
+            hwc = hwc[..., ::-1]
+        x = np.empty((1, 3, height, width), np.float32)
+        x[0] = hwc.transpose(2, 0, 1)  # one strided copy, already planar and float
+        x[0] *= self._gain
+        x[0] += self._offset
+        return x, placed
 
     # --- prediction --------------------------------------------------------------------
 

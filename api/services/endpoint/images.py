@@ -53,7 +53,7 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
             )
         try:
             image.load()
-            return image.convert("RGB")
+            return image if image.mode == "RGB" else image.convert("RGB")
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise Unprocessable(
                 f"The image is truncated or corrupt ({type(exc).__name__})", code="bad_image"
