@@ -410,6 +410,8 @@ def test_two_api_replicas_share_one_rate_limit(client, make_user):
         assert Counter(codes) == {200: 10, 429: 10}
     assert sequential.usage()["by_outcome"] == {"ok": 10, "rate_limited": 2}
     assert burst.usage()["by_outcome"] == {"ok": 10, "rate_limited": 10}
+    # Calls refused by the rate limit are taken back from the month's count.
+    assert sequential.usage()["quota_used"] == burst.usage()["quota_used"] == 10
 
 
 class StandInModalCls:

@@ -17,170 +17,27 @@ Authorisation answers, in this order:
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.db.models import ApiKey, Deployment, DeploymentStatus, ExportJob
+from api.db.models import Deployment
 from api.errors import (
     ApiError,
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthorized,
     error_body,
 )
 from api.schemas.deployments import InferParams
-from api.services.endpoint import bodies, keys, limits, metering
-from api.services.endpoint.limits import Admitted
-from api.services.endpoint.metering import Meter
-from api.services.endpoint.sessions import ModelRef
-from api.services.endpoint.tiers import limits_of
+from api.services.endpoint import admission, bodies, keys, metering
+from api.services.endpoint.admission import Target
 from api.settings import Settings
 
 log = structlog.get_logger("api.endpoint")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What an authorised call runs."""
-
-    deployment_id: uuid.UUID
-    status: str
-    tier: str
-    device: str
-    model: ModelRef
-    model_version: str
-    task_type: str
-
-
-def _session(settings: Settings) -> Session:
-    from api.db.session import new_session
-
-    return new_session(settings)
-
-
-def _not_found() -> NotFound:
-    return NotFound("Deployment not found")
-
-
-# Built once: building the statement per call cost more than running it.
-_BY_KEY_HASH = (
-    select(
-        ApiKey.id.label("key_id"),
-        ApiKey.user_id.label("key_user_id"),
-        ApiKey.key_hash,
-        ApiKey.revoked_at,
-        ApiKey.expires_at,
-        ApiKey.last_used_at,
-        Deployment.id.label("deployment_id"),
-        Deployment.user_id,
-        Deployment.status,
-        Deployment.tier,
-        Deployment.config,
-        Deployment.last_accessed_at,
-        ExportJob.id.label("export_id"),
-        ExportJob.checksum_sha256,
-        ExportJob.export_key,
-        ExportJob.metadata_key,
-        ExportJob.version,
-        ExportJob.version_tag,
-        ExportJob.task_type,
-    )
-    .join(Deployment, ApiKey.deployment_id == Deployment.id)
-    .join(ExportJob, Deployment.export_job_id == ExportJob.id)
-    .where(ApiKey.key_hash == bindparam("key_hash"))
-)
-
-
-def authenticate(
-    db: Session, deployment_id: uuid.UUID, authorization: str | None
-) -> tuple[Meter | None, Target | ApiError]:
-    """Whom the call is billed to (None: nobody, the deployment does not exist) and either
-    what it runs or the error to answer."""
-    key = keys.bearer_key(authorization)
-    found = None
-    if key is not None:
-        digest = keys.hash_key(key)
-        found = db.execute(_BY_KEY_HASH, {"key_hash": digest}).first()
-        if found is not None and not _usable(found, digest):
-            found = None
-    if found is not None and found.deployment_id == deployment_id:
-        meter = Meter(
-            found.deployment_id,
-            found.user_id,
-            found.key_id,
-            deployment_accessed_at=found.last_accessed_at,
-            key_used_at=found.last_used_at,
-        )
-        return meter, _target(found)
-    requested = db.get(Deployment, deployment_id)
-    if requested is None:
-        return None, _not_found()
-    if found is None:
-        return Meter(requested.id, requested.user_id, None), Unauthorized(
-            "A valid API key of this deployment is required (Authorization: Bearer vap_live_...)",
-            code="invalid_api_key",
-        )
-    if requested.user_id != found.key_user_id:
-        return None, _not_found()
-    return Meter(requested.id, requested.user_id, found.key_id), Forbidden(
-        "This API key belongs to another deployment", code="key_not_for_deployment"
-    )
-
-
-def _usable(found: Any, digest: str) -> bool:
-    """`found`: a row of _BY_KEY_HASH."""
-    now = datetime.now(UTC)
-    return (
-        hmac.compare_digest(found.key_hash, digest)
-        and found.revoked_at is None
-        and (found.expires_at is None or found.expires_at > now)
-    )
-
-
-def _target(found: Any) -> Target:
-    return Target(
-        deployment_id=found.deployment_id,
-        status=str(found.status),
-        tier=str(found.tier),
-        device=str((found.config or {}).get("device", "cpu")),
-        model=ModelRef(
-            cache_key=found.checksum_sha256 or str(found.export_id),
-            model_key=found.export_key or "",
-            metadata_key=found.metadata_key or "",
-            checksum_sha256=found.checksum_sha256,
-        ),
-        model_version=found.version_tag or f"v{found.version}",
-        task_type=found.task_type,
-    )
-
-
-def admit(
-    settings: Settings, deployment_id: uuid.UUID, authorization: str | None
-) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
-    """Authenticate, check the status and count the call against the tier's limits."""
-    with _session(settings) as db:
-        meter, outcome = authenticate(db, deployment_id, authorization)
-        if isinstance(outcome, ApiError):
-            return meter, outcome, None
-        if outcome.status != DeploymentStatus.ACTIVE:
-            return meter, Conflict(f"The deployment is {outcome.status}", code="inactive"), None
-        try:
-            admitted = limits.admit(db, deployment_id, limits_of(outcome.tier))
-        except ApiError as refused:
-            return meter, refused, None
-        return meter, outcome, admitted
 
 
 def predict(
@@ -265,7 +122,7 @@ async def infer(
     deployment exists)."""
     started = time.perf_counter()
     meter, outcome, admitted = await run_in_threadpool(
-        admit, settings, deployment_id, authorization
+        admission.admit, settings, deployment_id, authorization
     )
     sent = content_length or 0
     try:
@@ -309,7 +166,7 @@ def usage(
     from api.services import ownership
 
     if keys.bearer_key(authorization) is not None:
-        _, outcome = authenticate(db, deployment_id, authorization)
+        _, outcome = admission.authenticate(db, deployment_id, authorization)
         if isinstance(outcome, ApiError):
             raise outcome
         deployment = db.get(Deployment, deployment_id)

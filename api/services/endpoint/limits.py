@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import Connection, bindparam, text, update
 from sqlalchemy.orm import Session
 
 from api.db.models import EndpointCounter
@@ -64,11 +64,23 @@ def admit(
 
     now = now or datetime.now(UTC)
     relax_durability(db)  # a crash may forget a few counted calls: the caller's gain
-    start, end = minute_window(now)
-    month_start, month_end = month_window(now)
     # Both counters in one statement (one round trip, on every call of every tier: an
     # unlimited quota is still billed by the month's count).
-    used = _bump(db, deployment_id, start, month_start)
+    used = _bump(db, deployment_id, minute_window(now)[0], month_window(now)[0])
+    return judge(db, deployment_id, limits, used, now)
+
+
+def judge(
+    db: Session | Connection,
+    deployment_id: uuid.UUID,
+    limits: TierLimits,
+    used: dict[str, int],
+    now: datetime,
+) -> Admitted:
+    """Admit or refuse a call that `used` counts (this minute's and this month's, the
+    call included) and commit, as `admit` says."""
+    _, end = minute_window(now)
+    _, month_end = month_window(now)
     limit = limits.rate_limit_per_minute
     if used[MINUTE] > limit:
         _unbump(db, deployment_id, MONTH)  # refused by the rate limit: not in the month
@@ -101,17 +113,20 @@ def _refused(code: str, message: str, limit: int, end: datetime, now: datetime) 
 # written out: SQLAlchemy building the construct per call cost more than the database
 # running it. A replica whose clock lags a little counts into the newer window, never
 # restarts an older one.
-_BUMP = text(
-    """
-    INSERT INTO endpoint_counters (deployment_id, period, window_start, count)
-    VALUES (:deployment_id, :minute, :minute_start, 1), (:deployment_id, :month, :month_start, 1)
+COUNT_ONE = """
     ON CONFLICT (deployment_id, period) DO UPDATE SET
       count = CASE WHEN excluded.window_start > endpoint_counters.window_start
                    THEN 1 ELSE endpoint_counters.count + 1 END,
       window_start = CASE WHEN excluded.window_start > endpoint_counters.window_start
                           THEN excluded.window_start ELSE endpoint_counters.window_start END
     RETURNING period, count
+"""  # after an INSERT INTO endpoint_counters of (deployment_id, period, window_start, 1)
+_BUMP = text(
     """
+    INSERT INTO endpoint_counters (deployment_id, period, window_start, count)
+    VALUES (:deployment_id, :minute, :minute_start, 1), (:deployment_id, :month, :month_start, 1)
+    """
+    + COUNT_ONE
 ).bindparams(
     bindparam("deployment_id", type_=EndpointCounter.__table__.c.deployment_id.type),
     bindparam("minute_start", type_=EndpointCounter.__table__.c.window_start.type),
@@ -136,7 +151,7 @@ def _bump(
     return {period: int(count) for period, count in rows}
 
 
-def _unbump(db: Session, deployment_id: uuid.UUID, period: str) -> None:
+def _unbump(db: Session | Connection, deployment_id: uuid.UUID, period: str) -> None:
     db.execute(
         update(EndpointCounter)
         .where(EndpointCounter.deployment_id == deployment_id, EndpointCounter.period == period)

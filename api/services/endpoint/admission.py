@@ -1,0 +1,238 @@
+"""Who is calling the endpoint, whether they may, and counting the call: the first
+step of `POST /v1/infer/{deployment_id}` (see `calls` for the answers, in order).
+
+The common case (a valid key of this active deployment) is one PostgreSQL statement:
+the key lookup, both tier counters bumped, and a relaxed commit, in autocommit (no
+BEGIN, no COMMIT), where the general path takes a session and five round trips. Any
+other case finds nothing and changes nothing, and the general path answers it with
+the precise refusal. On SQLite there is only the general path.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from api.db.models import ApiKey, Deployment, DeploymentStatus, ExportJob
+from api.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
+from api.services.endpoint import keys, limits
+from api.services.endpoint.limits import Admitted
+from api.services.endpoint.metering import Meter
+from api.services.endpoint.sessions import ModelRef
+from api.services.endpoint.tiers import limits_of
+from api.settings import Settings
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an authorised call runs."""
+
+    deployment_id: uuid.UUID
+    status: str
+    tier: str
+    device: str
+    model: ModelRef
+    model_version: str
+    task_type: str
+
+
+def _session(settings: Settings) -> Session:
+    from api.db.session import new_session
+
+    return new_session(settings)
+
+
+def _not_found() -> NotFound:
+    return NotFound("Deployment not found")
+
+
+# Built once: building the statement per call cost more than running it.
+_BY_KEY_HASH = (
+    select(
+        ApiKey.id.label("key_id"),
+        ApiKey.user_id.label("key_user_id"),
+        ApiKey.key_hash,
+        ApiKey.revoked_at,
+        ApiKey.expires_at,
+        ApiKey.last_used_at,
+        Deployment.id.label("deployment_id"),
+        Deployment.user_id,
+        Deployment.status,
+        Deployment.tier,
+        Deployment.config,
+        Deployment.last_accessed_at,
+        ExportJob.id.label("export_id"),
+        ExportJob.checksum_sha256,
+        ExportJob.export_key,
+        ExportJob.metadata_key,
+        ExportJob.version,
+        ExportJob.version_tag,
+        ExportJob.task_type,
+    )
+    .join(Deployment, ApiKey.deployment_id == Deployment.id)
+    .join(ExportJob, Deployment.export_job_id == ExportJob.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
+def authenticate(
+    db: Session, deployment_id: uuid.UUID, authorization: str | None
+) -> tuple[Meter | None, Target | ApiError]:
+    """Whom the call is billed to (None: nobody, the deployment does not exist) and either
+    what it runs or the error to answer."""
+    key = keys.bearer_key(authorization)
+    found = None
+    if key is not None:
+        digest = keys.hash_key(key)
+        found = db.execute(_BY_KEY_HASH, {"key_hash": digest}).first()
+        if found is not None and not _usable(found, digest):
+            found = None
+    if found is not None and found.deployment_id == deployment_id:
+        return _meter(found), _target(found)
+    requested = db.get(Deployment, deployment_id)
+    if requested is None:
+        return None, _not_found()
+    if found is None:
+        return Meter(requested.id, requested.user_id, None), Unauthorized(
+            "A valid API key of this deployment is required (Authorization: Bearer vap_live_...)",
+            code="invalid_api_key",
+        )
+    if requested.user_id != found.key_user_id:
+        return None, _not_found()
+    return Meter(requested.id, requested.user_id, found.key_id), Forbidden(
+        "This API key belongs to another deployment", code="key_not_for_deployment"
+    )
+
+
+def _usable(found: Any, digest: str) -> bool:
+    """`found`: a row of _BY_KEY_HASH."""
+    now = datetime.now(UTC)
+    return (
+        hmac.compare_digest(found.key_hash, digest)
+        and found.revoked_at is None
+        and (found.expires_at is None or found.expires_at > now)
+    )
+
+
+def _target(found: Any) -> Target:
+    return Target(
+        deployment_id=found.deployment_id,
+        status=str(found.status),
+        tier=str(found.tier),
+        device=str((found.config or {}).get("device", "cpu")),
+        model=ModelRef(
+            cache_key=found.checksum_sha256 or str(found.export_id),
+            model_key=found.export_key or "",
+            metadata_key=found.metadata_key or "",
+            checksum_sha256=found.checksum_sha256,
+        ),
+        model_version=found.version_tag or f"v{found.version}",
+        task_type=found.task_type,
+    )
+
+
+def admit(
+    settings: Settings, deployment_id: uuid.UUID, authorization: str | None
+) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
+    """Authenticate, check the status and count the call against the tier's limits."""
+    with _session(settings) as db:
+        key = keys.bearer_key(authorization)
+        if key is not None and db.get_bind().dialect.name == "postgresql":
+            admitted = _admit_at_once(db, deployment_id, keys.hash_key(key))
+            if admitted is not None:
+                return admitted
+        meter, outcome = authenticate(db, deployment_id, authorization)
+        if isinstance(outcome, ApiError):
+            return meter, outcome, None
+        if outcome.status != DeploymentStatus.ACTIVE:
+            return meter, Conflict(f"The deployment is {outcome.status}", code="inactive"), None
+        try:
+            admitted_ = limits.admit(db, deployment_id, limits_of(outcome.tier))
+        except ApiError as refused:
+            return meter, refused, None
+        return meter, outcome, admitted_
+
+
+def _admit_at_once(
+    db: Session, deployment_id: uuid.UUID, digest: str
+) -> tuple[Meter, Target | ApiError, Admitted | None] | None:
+    """The common case in one statement; None (nothing changed) for the general path."""
+    now = datetime.now(UTC)
+    params = {
+        "key_hash": digest,
+        "deployment_id": deployment_id,
+        "now": now,
+        "minute": limits.MINUTE,
+        "minute_start": limits.minute_window(now)[0],
+        "month": limits.MONTH,
+        "month_start": limits.month_window(now)[0],
+    }
+    # Its own connection: the statement is its own transaction (autocommit).
+    with db.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        found = conn.execute(_admit_statement(), params).first()
+        if found is None:
+            return None
+        meter = _meter(found)
+        used = {limits.MINUTE: found.minute_count, limits.MONTH: found.month_count}
+        try:
+            return (
+                meter,
+                _target(found),
+                limits.judge(conn, deployment_id, limits_of(str(found.tier)), used, now),
+            )
+        except ApiError as refused:
+            return meter, refused, None
+
+
+@cache
+def _admit_statement() -> TextClause:
+    """_BY_KEY_HASH as SQLAlchemy writes it for PostgreSQL, narrowed to a usable key of
+    this active deployment (as `_usable` and `admit` check them), feeding
+    limits.COUNT_ONE for both periods; written once, as text (SQLAlchemy does not
+    rebuild or re-key it per call)."""
+    from sqlalchemy.dialects import postgresql
+
+    # The psycopg2 dialect writes named parameters with no "::TYPE" casts after them,
+    # which text() would not parse.
+    lookup = str(_BY_KEY_HASH.compile(dialect=postgresql.psycopg2.dialect(paramstyle="named")))
+    return text(
+        f"""
+        WITH looked_up AS ({lookup}),
+        found AS (
+          SELECT * FROM looked_up
+          WHERE deployment_id = :deployment_id AND status = '{DeploymentStatus.ACTIVE.value}'
+                AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)
+        ),
+        bumped AS (
+          INSERT INTO endpoint_counters (deployment_id, period, window_start, count)
+          SELECT found.deployment_id, w.period, w.window_start, 1
+          FROM found, (VALUES (CAST(:minute AS VARCHAR), CAST(:minute_start AS TIMESTAMPTZ)),
+                              (CAST(:month AS VARCHAR), CAST(:month_start AS TIMESTAMPTZ)))
+                      AS w (period, window_start)
+          {limits.COUNT_ONE}
+        )
+        SELECT found.*, minute.count AS minute_count, month.count AS month_count,
+               set_config('synchronous_commit', 'off', true)
+        FROM found
+        JOIN bumped minute ON minute.period = :minute
+        JOIN bumped month ON month.period = :month
+        """
+    )
+
+
+def _meter(found: Any) -> Meter:
+    """`found`: a row of _BY_KEY_HASH."""
+    return Meter(
+        found.deployment_id,
+        found.user_id,
+        found.key_id,
+        deployment_accessed_at=found.last_accessed_at,
+        key_used_at=found.last_used_at,
+    )
