@@ -6,10 +6,12 @@ invocation, so the engine is built lazily once per process and reused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings, get_settings
@@ -69,3 +71,17 @@ def relax_durability(db: Session) -> None:
 
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+# In a statement's SELECT list (PostgreSQL): what relax_durability does, for that
+# statement's own transaction, without a round trip of its own.
+RELAXED_COMMIT = "set_config('synchronous_commit', 'off', true)"
+
+
+@contextmanager
+def statement_connection(db: Session) -> Iterator[Connection]:
+    """A connection of its own, in autocommit, from `db`'s engine: for one statement
+    that is its whole transaction (no BEGIN and COMMIT round trips), leaving `db`
+    untouched for whatever follows."""
+    with db.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn

@@ -21,6 +21,7 @@ from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import ApiKey, Deployment, DeploymentStatus, ExportJob
+from api.db.session import RELAXED_COMMIT, new_session, statement_connection
 from api.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
 from api.services.endpoint import keys, limits
 from api.services.endpoint.limits import Admitted
@@ -41,12 +42,6 @@ class Target:
     model: ModelRef
     model_version: str
     task_type: str
-
-
-def _session(settings: Settings) -> Session:
-    from api.db.session import new_session
-
-    return new_session(settings)
 
 
 def _not_found() -> NotFound:
@@ -142,7 +137,7 @@ def admit(
     settings: Settings, deployment_id: uuid.UUID, authorization: str | None
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """Authenticate, check the status and count the call against the tier's limits."""
-    with _session(settings) as db:
+    with new_session(settings) as db:
         key = keys.bearer_key(authorization)
         if key is not None and db.get_bind().dialect.name == "postgresql":
             admitted = _admit_at_once(db, deployment_id, keys.hash_key(key))
@@ -174,8 +169,7 @@ def _admit_at_once(
         "month": limits.MONTH,
         "month_start": limits.month_window(now)[0],
     }
-    # Its own connection: the statement is its own transaction (autocommit).
-    with db.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with statement_connection(db) as conn:
         found = conn.execute(_admit_statement(), params).first()
         if found is None:
             return None
@@ -219,7 +213,7 @@ def _admit_statement() -> TextClause:
           {limits.COUNT_ONE}
         )
         SELECT found.*, minute.count AS minute_count, month.count AS month_count,
-               set_config('synchronous_commit', 'off', true)
+               {RELAXED_COMMIT}
         FROM found
         JOIN bumped minute ON minute.period = :minute
         JOIN bumped month ON month.period = :month

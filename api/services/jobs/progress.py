@@ -25,6 +25,7 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from api.db.models import JobEvent, JobStatus
+from api.db.session import RELAXED_COMMIT, statement_connection
 from api.services.jobs.events import CHANNEL
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
@@ -57,9 +58,7 @@ def apply(
         **columns,
     }
     statement = _statement(claims.kind, tuple(sorted(columns)))
-    # One statement is its own transaction: in autocommit, no BEGIN and COMMIT round trips.
-    # Its own connection, so the session stays untouched for the general path.
-    with db.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with statement_connection(db) as conn:  # the session stays untouched for the general path
         return conn.execute(statement, params).first() is not None
 
 
@@ -83,8 +82,7 @@ def _statement(kind: Any, columns: tuple[str, ...]) -> TextClause:
           SELECT id, :kind, last_event_seq, :attempt, :type, :data, :now FROM job
           RETURNING job_id
         )
-        SELECT pg_notify('{CHANNEL}', job_id::text),
-               set_config('synchronous_commit', 'off', true)
+        SELECT pg_notify('{CHANNEL}', job_id::text), {RELAXED_COMMIT}
         FROM event
         """
     )
