@@ -199,6 +199,35 @@ def test_an_inactive_deployment_refuses_calls_until_activated(endpoint):
     assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
 
 
+def test_a_key_admitted_before_still_hears_its_refusals_first(endpoint):
+    """A key this process has admitted has its next bodies prepared while their admission
+    runs (calls._answer); the answers stay those of one step after the other."""
+    h, client = endpoint.account.headers, endpoint.client
+    base = f"/api/v1/deployments/{endpoint.id}"
+    bad = _json(b"not an image")
+
+    def code(r: httpx.Response) -> tuple[int, str]:
+        return r.status_code, r.json()["error"]["code"]
+
+    assert endpoint.call(**_json(_png())).json()["model_version"] == "v1"
+    # Tagged since: the next call answers as the deployment is now, not as it was.
+    tagged = client.patch(
+        f"/api/v1/export/jobs/{endpoint.body['export_job_id']}",
+        json={"version_tag": "fresh"},
+        headers=h,
+    )
+    assert tagged.status_code == 200
+    assert endpoint.call(**_json(_png())).json()["model_version"] == "fresh"
+    assert client.post(f"{base}/deactivate", headers=h).status_code == 200
+    assert code(endpoint.call(**bad)) == (409, "inactive")
+    assert client.post(f"{base}/activate", headers=h).status_code == 200
+    assert code(endpoint.call(**bad)) == (422, "bad_image")  # admitted: the body's fault
+    assert client.post(f"{base}/api-keys", headers=h).status_code == 201
+    assert code(endpoint.call(**bad)) == (401, "invalid_api_key")
+    assert endpoint.usage()["by_outcome"] == {"ok": 2, "client_error": 3}
+    assert endpoint.usage()["quota_used"] == 3  # inactive and revoked: not counted
+
+
 def test_usage_adds_up_and_is_read_with_the_key_or_the_owners_login(endpoint, make_user):
     bodies = [_json(_png(seed=i)) for i in range(3)]
     sizes = []
@@ -299,12 +328,15 @@ def test_the_monthly_quota_refuses_until_the_month_ends(client, make_user):
         counter = db.get(EndpointCounter, (uuid.UUID(free.id), limits.MONTH))
         counter.count = 1000
         db.commit()
+    # A key admitted before has its body prepared meanwhile: still refused before it.
+    r = free.call(**_json(b"not an image"))
+    assert (r.status_code, r.json()["error"]["code"]) == (429, "quota_exceeded")
     r = free.call(**_json(_png()))
     assert (r.status_code, r.json()["error"]["code"]) == (429, "quota_exceeded")
     _, month_end = limits.month_window(datetime.now(UTC))
     left = (month_end - datetime.now(UTC)).total_seconds()
     assert abs(int(r.headers["Retry-After"]) - left) < 5
-    assert free.usage()["by_outcome"] == {"ok": 1, "rate_limited": 1}
+    assert free.usage()["by_outcome"] == {"ok": 1, "rate_limited": 2}
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])

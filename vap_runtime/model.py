@@ -382,15 +382,18 @@ class Model:
         pose the instances scoring above `confidence` after class-aware non-maximum
         suppression at `iou`, best first, at most `max_detections`."""
         x, placed = self.preprocess(image)
-        outputs = [np.asarray(o) for o in self.runner(x)]
         return self.postprocess(
-            outputs,
+            self.run(x),
             placed,
             top_k=top_k,
             confidence=confidence,
             iou=iou,
             max_detections=max_detections,
         )
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        """The model's outputs for a batch from `preprocess`, in metadata order."""
+        return [np.asarray(o) for o in self.runner(x)]
 
     def postprocess(
         self,

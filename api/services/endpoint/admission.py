@@ -133,10 +133,42 @@ def _target(found: Any) -> Target:
     )
 
 
+# The target each key was last admitted to in this process (by the key's sha256). A
+# call with such a key prepares its image while its admission runs (see calls): a hint,
+# never a pass. Every call is still admitted, and a refused key is forgotten. Emptied
+# when full.
+_LAST_ADMITTED: dict[str, Target] = {}
+_LAST_ADMITTED_MAX = 10_000
+
+
+def last_admitted(deployment_id: uuid.UUID, authorization: str | None) -> Target | None:
+    """What this key's last call of this deployment in this process was admitted to run,
+    if that call was admitted; else None."""
+    key = keys.bearer_key(authorization)
+    target = _LAST_ADMITTED.get(keys.hash_key(key)) if key is not None else None
+    return target if target is not None and target.deployment_id == deployment_id else None
+
+
 def admit(
     settings: Settings, deployment_id: uuid.UUID, authorization: str | None
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """Authenticate, check the status and count the call against the tier's limits."""
+    meter, outcome, admitted = _admit(settings, deployment_id, authorization)
+    key = keys.bearer_key(authorization)
+    if key is not None:
+        digest = keys.hash_key(key)
+        if isinstance(outcome, Target) and admitted is not None:
+            if len(_LAST_ADMITTED) >= _LAST_ADMITTED_MAX:
+                _LAST_ADMITTED.clear()
+            _LAST_ADMITTED[digest] = outcome
+        else:
+            _LAST_ADMITTED.pop(digest, None)
+    return meter, outcome, admitted
+
+
+def _admit(
+    settings: Settings, deployment_id: uuid.UUID, authorization: str | None
+) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     with new_session(settings) as db:
         key = keys.bearer_key(authorization)
         if key is not None and db.get_bind().dialect.name == "postgresql":

@@ -3,7 +3,10 @@
 In order: who is calling (API key) and which deployment, its status, the tier's limits
 (counted in the database), the body (size, shape, image, parameters), the prediction
 (this process's ONNX Runtime, or Modal's GPU class), then metering. Database work and
-the CPU-bound prediction run in the thread pool: the event loop only moves bytes.
+the CPU-bound prediction run on threads: the event loop only moves bytes. A key this
+process has admitted before has its body prepared while its admission runs, but the
+answers are as if in that order: a refused call runs no model, and its refusal answers
+before any fault of its body.
 
 Authorisation answers, in this order:
 - 404 `not_found`: no deployment has this id (deleted ones are gone), or the key is a
@@ -16,11 +19,15 @@ Authorisation answers, in this order:
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -35,31 +42,67 @@ from api.errors import (
 from api.schemas.deployments import InferParams
 from api.services.endpoint import admission, bodies, keys, metering
 from api.services.endpoint.admission import Target
+from api.services.endpoint.limits import Admitted
+from api.services.endpoint.metering import Meter
 from api.settings import Settings
 
 log = structlog.get_logger("api.endpoint")
 
+Read = Callable[[], tuple[bytes, InferParams]]
+Admission = tuple[Meter | None, Target | ApiError, Admitted | None]
 
-def predict(
-    settings: Settings, target: Target, image: bytes, params: InferParams
-) -> dict[str, Any]:
-    """The vap_runtime prediction of `image`: on Modal's GPU class, or in this process."""
+
+# Admissions run on threads of their own: a call waiting in the thread pool for its
+# admission (see _answer) must never hold the thread that admission needs.
+_ADMISSIONS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="endpoint-admission")
+
+
+@dataclass
+class Prepared:
+    """A call's body, read and checked: its image decoded and, for this process's ONNX
+    Runtime, preprocessed for `target`'s model."""
+
+    target: Target
+    image: bytes
+    params: InferParams
+    inputs: tuple[Any, Any] | None  # (batch, placement) from vap_runtime's preprocess
+
+
+def prepare(settings: Settings, target: Target, read: Read) -> Prepared:
+    """Parse, decode and (on CPU) preprocess the body for `target`: all of a call's work
+    before the model runs. Raises the body's ApiError (bad image, too many pixels, bad
+    parameters)."""
+    from api.services.endpoint import images
+
+    image, params = read()
+    picture = images.decode(image, settings.infer_max_image_pixels)  # GPU: refuse bad bytes here
+    if target.device == "gpu":
+        return Prepared(target, image, params, None)
+    from api.services.endpoint import sessions
+
+    model = sessions.model_for(settings, target.model)
+    return Prepared(target, image, params, model.preprocess(picture))
+
+
+def predict(settings: Settings, prepared: Prepared) -> dict[str, Any]:
+    """The vap_runtime prediction of a prepared call: on Modal's GPU class, or here."""
+    params = prepared.params
     options: dict[str, Any] = {
         "top_k": params.top_k,
         "confidence": params.confidence_threshold,
         "iou": params.iou_threshold,
         "max_detections": params.max_detections,
     }
-    if target.device == "gpu":
-        from api.services.endpoint import gpu, images
+    target = prepared.target
+    if prepared.inputs is None:
+        from api.services.endpoint import gpu
 
-        images.decode(image, settings.infer_max_image_pixels)  # refuse bad bytes here, not there
-        return gpu.predict(settings, target.model, image, options)
-    from api.services.endpoint import images, sessions
+        return gpu.predict(settings, target.model, prepared.image, options)
+    from api.services.endpoint import sessions
 
-    picture = images.decode(image, settings.infer_max_image_pixels)
     model = sessions.model_for(settings, target.model)
-    return model.predict(picture, **options)  # type: ignore[no-any-return]
+    x, placed = prepared.inputs
+    return model.postprocess(model.run(x), placed, **options)  # type: ignore[no-any-return]
 
 
 def _since(started: float) -> float:
@@ -90,13 +133,23 @@ def _meter_later(settings: Settings, call: metering.Call) -> None:
 
 def _answer(
     settings: Settings,
-    target: Target,
-    read: Callable[[], tuple[bytes, InferParams]],
+    read: Read,
+    admitting: Future[Admission],
+    guess: Target | None,
     started: float,
 ) -> bytes:
-    """Read the body, predict and encode the answer: in the thread pool, in one hop."""
-    image, params = read()
-    prediction = predict(settings, target, image, params)
+    """Prepare the call, wait for its admission, predict and encode the answer: in the
+    thread pool, in one hop. With a `guess` (what the key's last call was admitted to
+    run) the preparing overlaps the admission's round trip to the database; the model
+    runs only once the call is admitted. A fault of the body raised before the admission
+    is known yields to its refusal in `infer`."""
+    prepared = prepare(settings, guess, read) if guess is not None else None
+    _, target, _ = admitting.result()
+    if isinstance(target, ApiError):
+        raise target
+    if prepared is None or prepared.target != target:  # no guess, or a tag changed since
+        prepared = prepare(settings, target, read)
+    prediction = predict(settings, prepared)
     latency_ms = round(_since(started), 3)
     payload = {
         "deployment_id": str(target.deployment_id),
@@ -119,41 +172,54 @@ async def infer(
     """The JSON answer of one call, its headers, and what is left of metering it (None
     when it is done): run that after the answer is sent (a background task), so it costs
     the caller no time. Raises ApiError for every refusal, after metering it (when the
-    deployment exists)."""
+    deployment exists).
+
+    The admission starts at once. A key this process has admitted before has its body
+    read and prepared meanwhile (see _answer); any other waits for its admission before
+    a byte of the body is read."""
     started = time.perf_counter()
-    meter, outcome, admitted = await run_in_threadpool(
-        admission.admit, settings, deployment_id, authorization
+    admitting = _ADMISSIONS.submit(
+        contextvars.copy_context().run, admission.admit, settings, deployment_id, authorization
     )
+    guess = admission.last_admitted(deployment_id, authorization)
     sent = content_length or 0
     try:
-        if isinstance(outcome, ApiError):
-            raise outcome
-        assert meter is not None and admitted is not None
+        if guess is None:
+            _, outcome, _ = await asyncio.wrap_future(admitting)
+            if isinstance(outcome, ApiError):
+                raise outcome
         limit = settings.infer_max_request_mb * 1024 * 1024
         body = await bodies.read_capped(chunks, content_length, limit)
         sent = len(body)
         if bodies.is_form(content_type):
             parsed = await bodies.parse_form(body, content_type)
-            read: Callable[[], tuple[bytes, InferParams]] = lambda: parsed  # noqa: E731
+            read: Read = lambda: parsed  # noqa: E731
         else:
             read = functools.partial(bodies.parse_json, body, content_type)
-        answer = await run_in_threadpool(_answer, settings, outcome, read, started)
+        answer = await run_in_threadpool(_answer, settings, read, admitting, guess, started)
+        meter, _, admitted = admitting.result()
+        assert meter is not None and admitted is not None
         call = metering.Call(meter, 200, _since(started), sent, len(answer))
         if metering.batched(settings):
             metering.meter(settings, call)
             return answer, admitted.headers(), None
         return answer, admitted.headers(), functools.partial(_meter_later, settings, call)
     except ApiError as exc:
+        meter, outcome, admitted = await asyncio.wrap_future(admitting)
+        error = outcome if isinstance(outcome, ApiError) else exc  # a refusal answers first
         if meter is not None:
-            size = len(_render(error_body(exc.code, exc.message, exc.details)))
-            call = metering.Call(meter, exc.status_code, _since(started), sent, size)
+            size = len(_render(error_body(error.code, error.message, error.details)))
+            call = metering.Call(meter, error.status_code, _since(started), sent, size)
             await _meter(settings, call)
         if admitted is not None:
-            exc.headers = {**admitted.headers(), **(exc.headers or {})}
-        raise
+            error.headers = {**admitted.headers(), **(error.headers or {})}
+        raise error from None
     except Exception:
-        if meter is not None:
-            await _meter(settings, metering.Call(meter, 500, _since(started), sent, 0))
+        await asyncio.wait([asyncio.wrap_future(admitting)])
+        if admitting.exception() is None:  # else that failure is the one being raised
+            meter, _, _ = admitting.result()
+            if meter is not None:
+                await _meter(settings, metering.Call(meter, 500, _since(started), sent, 0))
         raise
 
 
