@@ -4,7 +4,7 @@
 A real API process (uvicorn, one worker, PostgreSQL, local storage) serves
 `POST /v1/infer/{id}` for a ResNet-18 at 224 px (timm, random weights) and a YOLO11n at
 640 px (Ultralytics, random weights, built from its yaml) exported to ONNX by
-`exporters.registry.export`. For each model, on the same image:
+`exporters.registry.export`. For each model, on the same image (--image: a real photo, by default, or random noise):
 
 - raw: `session.run` of an in-process ONNX Runtime session on the already preprocessed
   input (no decoding, no pre/post-processing): the floor;
@@ -15,13 +15,17 @@ A real API process (uvicorn, one worker, PostgreSQL, local storage) serves
   costs the shared cores next to nothing, as a remote caller would);
 - ultralytics: `YOLO.predict` on the same image (YOLO only).
 
-Latency is measured one call at a time (p50/p99 over three rounds of --requests/3 calls);
-throughput (the median of three rounds) with --concurrency clients
-(keep-alive connections; for raw/predict, threads calling the same session). The enterprise tier allows 1000 calls a minute, less than this machine serves,
+Latency is measured one call at a time, the figures interleaved call by call (raw, predict,
+endpoint, raw, ...: --requests of each), so a neighbour's load on a shared machine weighs on
+each alike; the endpoint's calls go over one keep-alive connection. raw and predict share
+one session whose threads stop spinning as each run ends (session.force_spinning_stop:
+they spin during a run as by default, but do not take the next figure's CPU after it).
+Throughput (the median of three rounds) with --concurrency clients (keep-alive
+connections; for raw/predict, threads calling the same session). The enterprise tier allows 1000 calls a minute, less than this machine serves,
 so a side thread zeroes the deployment's minute counter every 0.25 s: the limiter still
 runs its UPSERTs on every call, it just never refuses.
 
-Run: python benchmarks/endpoint_throughput.py [--requests 200] [--concurrency 4] [--models resnet18,yolo11n]
+Run: python benchmarks/endpoint_throughput.py [--requests 200] [--concurrency 4] [--models resnet18,yolo11n] [--image photo|noise]
 Needs PostgreSQL on 127.0.0.1:5432 (a throwaway database is created and dropped), and the
 worker extra (torch, timm, ultralytics) to build the models.
 """
@@ -51,7 +55,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.api_server import start_api  # noqa: E402  (ROOT first on sys.path)
-from benchmarks.http_load import load, request_bytes  # noqa: E402
+from benchmarks.http_load import Connection, load, request_bytes  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 
@@ -61,13 +65,28 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def image_bytes(width: int, height: int) -> bytes:
+def image_bytes(width: int, height: int, kind: str = "photo") -> bytes:
+    """A JPEG (quality 90) of `width` x `height`: "photo", Ultralytics' zidane.jpg (a real
+    photo that ships in its wheel) cropped to the aspect ratio and resized, or "noise",
+    random pixels (the worst case for JPEG decoding and for the base64 body: ~4x the
+    bytes of a photo)."""
     import numpy as np
     from PIL import Image
 
-    pixels = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    if kind == "noise":
+        pixels = np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8)
+        picture = Image.fromarray(pixels)
+    else:
+        import ultralytics
+
+        with Image.open(Path(ultralytics.__file__).parent / "assets" / "zidane.jpg") as source:
+            w, h = source.size
+            crop_w = min(w, round(h * width / height))
+            left = (w - crop_w) // 2
+            picture = source.convert("RGB").crop((left, 0, left + crop_w, h))
+            picture = picture.resize((width, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="JPEG", quality=90)
+    picture.save(out, format="JPEG", quality=90)
     return out.getvalue()
 
 
@@ -137,6 +156,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--models", default="resnet18,yolo11n")
+    parser.add_argument("--image", choices=("photo", "noise"), default="photo")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vap-bench-endpoint-"))
@@ -183,7 +203,7 @@ def main() -> None:
         import onnxruntime as ort
 
         print(f"onnxruntime {ort.__version__}, providers {ort.get_available_providers()}, {os.cpu_count()} CPUs; "
-              f"{args.requests} calls per figure, concurrency {args.concurrency}")  # fmt: skip
+              f"{args.requests} calls per figure, concurrency {args.concurrency}, image: {args.image}")  # fmt: skip
         rows = []
         for name in args.models.split(","):
             if name == "resnet18":
@@ -237,7 +257,7 @@ def bench(name, api, base, user_id, job, exported, yolo, size, kind, args, expor
     created = api.post("/api/v1/deployments", json={"export_job_id": export_id, "strategy": "platform_endpoint",
                                                     "name": name, "tier": "enterprise"}).json()  # fmt: skip
     key = created["api_key"]
-    image = image_bytes(*size)
+    image = image_bytes(*size, kind=args.image)
     body = {"image": base64.b64encode(image).decode()}
 
     stop = threading.Event()
@@ -256,23 +276,25 @@ def bench(name, api, base, user_id, job, exported, yolo, size, kind, args, expor
     resetter = threading.Thread(target=reset_counter, daemon=True)
     resetter.start()
 
-    session = ort.InferenceSession(str(exported.model_file), providers=["CPUExecutionProvider"])
-    model = Model(exported.folder)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.force_spinning_stop", "1")
+    session = ort.InferenceSession(
+        str(exported.model_file), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    input_name = session.get_inputs()[0].name
+    model = Model(exported.folder, runner=lambda batch: session.run(None, {input_name: batch}))
     x, _ = model.preprocess(image)
-    feed = {session.get_inputs()[0].name: x}
+    feed = {input_name: x}
 
     request = request_bytes(
         base, "POST", f"/v1/infer/{created['id']}", body, {"Authorization": f"Bearer {key}"}
     )
-    server_sequential: list[
-        float
-    ] = []  # the endpoint's own latency_ms: auth, limits, decode, predict
+    server_sequential: list[float] = []  # the endpoint's own latency_ms
 
-    def endpoint_sequential(m: int) -> list[float]:
-        load(base, [[request] * 5])  # warm up
-        result = load(base, [[request] * m])
-        server_sequential.extend(json.loads(b)["latency_ms"] for b in result.bodies)
-        return [t * 1000 for t in result.latencies]
+    def endpoint_call() -> float:
+        elapsed, body = connection.call(request)
+        server_sequential.append(json.loads(body)["latency_ms"])
+        return elapsed * 1000
 
     def endpoint_concurrent(n: int, c: int) -> float:
         load(base, [[request]] * c)  # open and warm each connection
@@ -284,24 +306,31 @@ def bench(name, api, base, user_id, job, exported, yolo, size, kind, args, expor
         "raw": lambda: lambda: session.run(None, feed),
         "predict": lambda: lambda: model.predict(image),
     }
-    # Rounds of blocks (raw, predict, endpoint; three rounds), so a neighbour's load on a
-    # shared machine weighs on every figure alike, yet one figure's ONNX Runtime threads,
-    # which spin a while after each run, do not steal the next figure's CPU call by call.
     figure_names = [*makers, "endpoint"]
+    connection = Connection(base)
+    calls: dict[str, Callable[[], Any]] = {name: makers[name]() for name in makers}
     times: dict[str, list[float]] = {figure: [] for figure in figure_names}
+    for i in range(n + 5):  # the first 5 of each warm up
+        for figure in figure_names:
+            if figure == "endpoint":
+                elapsed = endpoint_call()
+            else:
+                t = time.perf_counter()
+                calls[figure]()
+                elapsed = (time.perf_counter() - t) * 1000
+            if i >= 5:
+                times[figure].append(elapsed)
+    connection.close()
+    del server_sequential[:5]
+    # Throughput: rounds of blocks, each figure's threads alone on the machine in turn.
     rates: dict[str, list[float]] = {figure: [] for figure in figure_names}
     for _ in range(3):
         for figure in figure_names:
-            if figure == "endpoint":
-                times[figure] += endpoint_sequential(max(n // 3, 10))
-            else:
-                times[figure] += sequential(makers[figure](), max(n // 3, 10))
             time.sleep(0.2)
             if figure == "endpoint":
                 rates[figure].append(endpoint_concurrent(n, c))
             else:
                 rates[figure].append(concurrent(makers[figure], n, c))
-            time.sleep(0.2)
     for figure in figure_names:
         t = times[figure]
         figures[figure] = (statistics.median(t), pct(t, 0.99), statistics.median(rates[figure]))

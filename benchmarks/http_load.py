@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -82,3 +83,33 @@ def load(bases: str | list[str], streams: list[list[bytes]]) -> Result:
     job). With several server `bases` (replicas), the connections are spread over them
     evenly, as a balancer would."""
     return asyncio.run(_run([bases] if isinstance(bases, str) else bases, streams))
+
+
+class Connection:
+    """One blocking keep-alive connection, for calls one at a time interleaved with
+    other work (a benchmark alternating figures call by call)."""
+
+    def __init__(self, base: str) -> None:
+        url = urlsplit(base)
+        self._socket = socket.create_connection((url.hostname, url.port))
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._file = self._socket.makefile("rb")
+
+    def call(self, raw: bytes) -> tuple[float, bytes]:
+        """The seconds from sending `raw` to the whole answer, and its body."""
+        t = time.perf_counter()
+        self._socket.sendall(raw)
+        length, status = 0, int(self._file.readline()[9:12])
+        while (line := self._file.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        body = self._file.read(length)
+        elapsed = time.perf_counter() - t
+        if status >= 300:
+            raise RuntimeError(f"HTTP {status} for {raw[:80]!r}: {body[:200]!r}")
+        return elapsed, body
+
+    def close(self) -> None:
+        self._file.close()
+        self._socket.close()
