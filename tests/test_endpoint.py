@@ -542,6 +542,36 @@ def test_health(client):
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
+def test_overlapping_calls_run_on_a_one_thread_session_with_the_same_answers():
+    import numpy as np
+
+    from api.services.endpoint.sessions import Runner
+
+    runner = Runner(exported_model().model_file)
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    alone = runner(x)[0]
+    assert runner.overlapping is None  # calls one at a time make no second session
+    answers: list[Any] = []
+    for _ in range(50):  # until two calls overlap (the first round, nearly always)
+        start = threading.Barrier(4)
+
+        def call(start: threading.Barrier = start) -> None:
+            start.wait()
+            answers.append(runner(x)[0])
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if runner.overlapping is not None:
+            break
+    assert runner.overlapping is not None
+    assert runner.overlapping.get_session_options().intra_op_num_threads == 1
+    for answer in answers:
+        np.testing.assert_allclose(answer, alone, rtol=0, atol=1e-5)
+
+
 def test_the_model_cache_loads_each_model_once_and_keeps_the_most_recent():
     from api.services.endpoint.sessions import ModelCache
 
