@@ -153,10 +153,10 @@ def admit(
     settings: Settings, deployment_id: uuid.UUID, authorization: str | None
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """Authenticate, check the status and count the call against the tier's limits."""
-    meter, outcome, admitted = _admit(settings, deployment_id, authorization)
     key = keys.bearer_key(authorization)
-    if key is not None:
-        digest = keys.hash_key(key)
+    digest = keys.hash_key(key) if key is not None else None
+    meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest)
+    if digest is not None:
         if isinstance(outcome, Target) and admitted is not None:
             if len(_LAST_ADMITTED) >= _LAST_ADMITTED_MAX:
                 _LAST_ADMITTED.clear()
@@ -167,12 +167,12 @@ def admit(
 
 
 def _admit(
-    settings: Settings, deployment_id: uuid.UUID, authorization: str | None
+    settings: Settings, deployment_id: uuid.UUID, authorization: str | None, digest: str | None
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
+    """`digest`: the sha256 of the header's key, None when it holds none."""
     with new_session(settings) as db:
-        key = keys.bearer_key(authorization)
-        if key is not None and db.get_bind().dialect.name == "postgresql":
-            admitted = _admit_at_once(db, deployment_id, keys.hash_key(key))
+        if digest is not None and db.get_bind().dialect.name == "postgresql":
+            admitted = _admit_at_once(db, deployment_id, digest)
             if admitted is not None:
                 return admitted
         meter, outcome = authenticate(db, deployment_id, authorization)

@@ -65,7 +65,8 @@ class Prepared:
     target: Target
     image: bytes
     params: InferParams
-    inputs: tuple[Any, Any] | None  # (batch, placement) from vap_runtime's preprocess
+    model: Any = None  # the loaded vap_runtime Model (None on GPU)
+    inputs: tuple[Any, Any] | None = None  # (batch, placement) from its preprocess
 
 
 def prepare(settings: Settings, target: Target, read: Read) -> Prepared:
@@ -77,11 +78,11 @@ def prepare(settings: Settings, target: Target, read: Read) -> Prepared:
     image, params = read()
     picture = images.decode(image, settings.infer_max_image_pixels)  # GPU: refuse bad bytes here
     if target.device == "gpu":
-        return Prepared(target, image, params, None)
+        return Prepared(target, image, params)
     from api.services.endpoint import sessions
 
     model = sessions.model_for(settings, target.model)
-    return Prepared(target, image, params, model.preprocess(picture))
+    return Prepared(target, image, params, model, model.preprocess(picture))
 
 
 def predict(settings: Settings, prepared: Prepared) -> dict[str, Any]:
@@ -93,14 +94,11 @@ def predict(settings: Settings, prepared: Prepared) -> dict[str, Any]:
         "iou": params.iou_threshold,
         "max_detections": params.max_detections,
     }
-    target = prepared.target
-    if prepared.inputs is None:
+    model = prepared.model
+    if model is None or prepared.inputs is None:
         from api.services.endpoint import gpu
 
-        return gpu.predict(settings, target.model, prepared.image, options)
-    from api.services.endpoint import sessions
-
-    model = sessions.model_for(settings, target.model)
+        return gpu.predict(settings, prepared.target.model, prepared.image, options)
     x, placed = prepared.inputs
     return model.postprocess(model.run(x), placed, **options)  # type: ignore[no-any-return]
 

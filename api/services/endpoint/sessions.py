@@ -126,6 +126,7 @@ class Runner:
     def __init__(self, model_file: Path) -> None:
         self._model_file = model_file
         self._providers = providers()
+        self._one_session = self._providers[0] != "CPUExecutionProvider"  # CUDA
         self._alone = self._session(threads=0)
         self.overlapping: Any = None  # the one-thread session, once calls overlapped
         self.input_name = self._alone.get_inputs()[0].name
@@ -146,7 +147,7 @@ class Runner:
     def __call__(self, x: Any) -> list[Any]:
         with self._counting:
             self._running += 1
-            alone = self._running == 1 or self._providers[0] != "CPUExecutionProvider"
+            alone = self._running == 1 or self._one_session
         try:
             session = self._alone if alone else self._overlapping_session()
             return list(session.run(None, {self.input_name: x}))
