@@ -155,6 +155,15 @@ class Placement:
         return out
 
 
+def _fill_around(planes: np.ndarray, inside: tuple[slice, slice], value: float) -> None:
+    """Set every pixel of the (..., H, W) `planes` outside the `inside` rows and columns."""
+    rows, cols = inside
+    planes[..., : rows.start, :] = value
+    planes[..., rows.stop :, :] = value
+    planes[..., rows, : cols.start] = value
+    planes[..., rows, cols.stop :] = value
+
+
 # --- postprocessing helpers ----------------------------------------------------------------
 
 
@@ -328,16 +337,15 @@ class Model:
         method = self._resize.get("method", "resize")
         interpolation = self._resize.get("interpolation", "bilinear")
         w0, h0 = rgb.width, rgb.height
+        fill, left, top = 0, 0, 0  # where the picture lies in the input (letterbox: padded)
         if method == "letterbox":
             fill = int(self._resize.get("fill_value", 114))
             gain = min(height / h0, width / w0)
             new_w, new_h = max(round(w0 * gain), 1), max(round(h0 * gain), 1)
             left = round((width - new_w) / 2 - 0.1)
             top = round((height - new_h) / 2 - 0.1)
-            canvas = Image.new("RGB", (width, height), (fill, fill, fill))
-            canvas.paste(_pil_resize(rgb, new_w, new_h, interpolation), (left, top))
+            picture = _pil_resize(rgb, new_w, new_h, interpolation)
             placed = Placement(image_id, w0, h0, (height, width), new_w / w0, new_h / h0, left, top)
-            picture = canvas
         elif method == "resize_shorter_center_crop":
             # torchvision's Resize(int) then CenterCrop: the shorter side becomes the size
             short, long_ = (w0, h0) if w0 <= h0 else (h0, w0)
@@ -345,22 +353,28 @@ class Model:
             new_long = int(side * long_ / short)
             new_w, new_h = (side, new_long) if w0 <= h0 else (new_long, side)
             resized = _pil_resize(rgb, new_w, new_h, interpolation)
-            left = int(round((new_w - width) / 2.0))
-            top = int(round((new_h - height) / 2.0))
-            picture = resized.crop((left, top, left + width, top + height))
+            crop_x = int(round((new_w - width) / 2.0))
+            crop_y = int(round((new_h - height) / 2.0))
+            picture = resized.crop((crop_x, crop_y, crop_x + width, crop_y + height))
             placed = Placement(
-                image_id, w0, h0, (height, width), new_w / w0, new_h / h0, -left, -top
+                image_id, w0, h0, (height, width), new_w / w0, new_h / h0, -crop_x, -crop_y
             )
         else:
             picture = _pil_resize(rgb, width, height, interpolation)
             placed = Placement(image_id, w0, h0, (height, width), width / w0, height / h0)
-        if self._embedded:  # the graph scales, normalizes and transposes by itself
-            return np.ascontiguousarray(np.asarray(picture, np.uint8)[None]), placed
         hwc = np.asarray(picture, np.uint8)
+        inside = (slice(top, top + hwc.shape[0]), slice(left, left + hwc.shape[1]))
+        if self._embedded:  # the graph scales, normalizes and transposes by itself
+            canvas = np.full((1, height, width, 3), fill, np.uint8)
+            canvas[(0, *inside)] = hwc
+            return canvas, placed
         if self._bgr:
             hwc = hwc[..., ::-1]
+        # The picture goes straight into the float batch (one strided copy, planar and
+        # float at once), the letterbox's padding around it: no padded canvas is drawn.
         x = np.empty((1, 3, height, width), np.float32)
-        x[0] = hwc.transpose(2, 0, 1)  # one strided copy, already planar and float
+        _fill_around(x[0], inside, fill)
+        x[(0, slice(None), *inside)] = hwc.transpose(2, 0, 1)
         x[0] *= self._gain
         x[0] += self._offset
         return x, placed
@@ -455,15 +469,17 @@ class Model:
         """Ultralytics' head: (4 + classes + extra, anchors) of cx, cy, w, h in input
         pixels, sigmoid class scores, then mask coefficients or keypoints (x, y[, v])."""
         nc = len(self.class_names)
-        preds = np.asarray(outputs[0][0], np.float32).T  # anchors x channels
-        scores_all = preds[:, 4 : 4 + nc]
-        class_ids = scores_all.argmax(axis=1)
-        scores = scores_all[np.arange(len(preds)), class_ids]
-        chosen = np.nonzero(scores > confidence)[0]  # strictly above, as Ultralytics
+        head = np.asarray(outputs[0][0], np.float32)  # channels x anchors
+        # Each anchor's best score, reduced along the channel rows as they lie in memory:
+        # an argmax over all anchors would first copy the head transposed (~0.3 ms for
+        # YOLO11n at 640). Classes are picked only for the few candidates.
+        best = head[4 : 4 + nc].max(axis=0)
+        chosen = np.nonzero(best > confidence)[0]  # strictly above, as Ultralytics
         if chosen.size == 0:
             return []
-        chosen = chosen[np.argsort(-scores[chosen], kind="stable")[:_MAX_NMS]]
-        preds, scores, class_ids = preds[chosen], scores[chosen], class_ids[chosen]
+        chosen = chosen[np.argsort(-best[chosen], kind="stable")[:_MAX_NMS]]
+        preds, scores = head[:, chosen].T, best[chosen]  # candidates x channels
+        class_ids = preds[:, 4 : 4 + nc].argmax(axis=1)
         half = preds[:, 2:4] / 2
         xyxy = np.concatenate([preds[:, :2] - half, preds[:, :2] + half], axis=1)
         offset = class_ids[:, None].astype(np.float32) * _CLASS_OFFSET
