@@ -228,6 +228,34 @@ def test_a_key_admitted_before_still_hears_its_refusals_first(endpoint):
     assert endpoint.usage()["quota_used"] == 3  # inactive and revoked: not counted
 
 
+def test_calls_go_on_when_the_database_drops_the_admissions_own_connections(endpoint):
+    """A call's admission runs on its thread's own connection (session.first_row), not
+    the pool's, whose checkout would find a dropped connection. When the database drops
+    them (a restart, a proxy's idle timeout), the next call is admitted on a new one and
+    counted once."""
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL
+
+    running_admission = """
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = %s AND query LIKE '%%WITH looked_up AS%%' AND pid <> pg_backend_pid()
+    """
+    database = get_settings().database_url.rsplit("/", 1)[1]
+    assert endpoint.call(**_json(_png())).status_code == 200
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        own = {pid for (pid,) in admin.execute(running_admission, (database,))}
+        assert own, "no connection of the API ran the one-statement admission"
+        for pid in own:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        r = endpoint.call(**_json(_png()))
+        assert r.status_code == 200, r.text
+        assert int(r.headers["X-RateLimit-Remaining"]) < 1000
+        after = {pid for (pid,) in admin.execute(running_admission, (database,))}
+        assert after - own, "the admission did not run on a new connection"
+    assert endpoint.usage()["quota_used"] == 2  # each call counted once
+
+
 def test_usage_adds_up_and_is_read_with_the_key_or_the_owners_login(endpoint, make_user):
     bodies = [_json(_png(seed=i)) for i in range(3)]
     sizes = []

@@ -3,9 +3,10 @@ step of `POST /v1/infer/{deployment_id}` (see `calls` for the answers, in order)
 
 The common case (a valid key of this active deployment) is one PostgreSQL statement:
 the key lookup, both tier counters bumped, and a relaxed commit, in autocommit (no
-BEGIN, no COMMIT), where the general path takes a session and five round trips. Any
-other case finds nothing and changes nothing, and the general path answers it with
-the precise refusal. On SQLite there is only the general path.
+BEGIN, no COMMIT), on the admitting thread's own connection (no pool checkout or
+pre-ping), where the general path takes a session and five round trips. Any other case
+finds nothing and changes nothing, and the general path answers it with the precise
+refusal. On SQLite there is only the general path.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import ApiKey, Deployment, DeploymentStatus, ExportJob
-from api.db.session import RELAXED_COMMIT, new_session, statement_connection
-from api.errors import ApiError, Conflict, Forbidden, NotFound, Unauthorized
+from api.db.session import RELAXED_COMMIT, first_row, new_session, statement_connection
+from api.errors import ApiError, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from api.services.endpoint import keys, limits
 from api.services.endpoint.limits import Admitted
 from api.services.endpoint.metering import Meter
@@ -190,7 +191,10 @@ def _admit(
 def _admit_at_once(
     db: Session, deployment_id: uuid.UUID, digest: str
 ) -> tuple[Meter, Target | ApiError, Admitted | None] | None:
-    """The common case in one statement; None (nothing changed) for the general path."""
+    """The common case in one statement, on this thread's own connection (first_row);
+    None (nothing changed) for the general path. Should its connection break after the
+    statement ran, it runs again on a new one: the call is counted twice in its windows,
+    and may be refused a call early, never let through one late."""
     now = datetime.now(UTC)
     params = {
         "key_hash": digest,
@@ -201,34 +205,31 @@ def _admit_at_once(
         "month": limits.MONTH,
         "month_start": limits.month_window(now)[0],
     }
-    with statement_connection(db) as conn:
-        found = conn.execute(_admit_statement(), params).first()
-        if found is None:
-            return None
-        meter = _meter(found)
-        used = {limits.MINUTE: found.minute_count, limits.MONTH: found.month_count}
-        try:
-            return (
-                meter,
-                _target(found),
-                limits.judge(conn, deployment_id, limits_of(str(found.tier)), used, now),
-            )
-        except ApiError as refused:
-            return meter, refused, None
+    found = first_row(db, _admit_statement(), params)
+    if found is None:
+        return None
+    meter = _meter(found)
+    used = {limits.MINUTE: found.minute_count, limits.MONTH: found.month_count}
+    try:
+        return meter, _target(found), limits.judge(limits_of(str(found.tier)), used, now)
+    except TooManyRequests as refused:
+        with statement_connection(db) as conn:
+            limits.settle_refusal(conn, deployment_id, refused)
+        return meter, refused, None
 
 
 @cache
-def _admit_statement() -> TextClause:
-    """_BY_KEY_HASH as SQLAlchemy writes it for PostgreSQL, narrowed to a usable key of
+def _admit_statement() -> str:
+    """_BY_KEY_HASH as SQLAlchemy writes it for psycopg, narrowed to a usable key of
     this active deployment (as `_usable` and `admit` check them), feeding
-    limits.COUNT_ONE for both periods; written once, as text (SQLAlchemy does not
-    rebuild or re-key it per call)."""
+    limits.COUNT_ONE for both periods; written once, with psycopg's `%(name)s`
+    parameters."""
     from sqlalchemy.dialects import postgresql
 
     # The psycopg2 dialect writes named parameters with no "::TYPE" casts after them,
     # which text() would not parse.
     lookup = str(_BY_KEY_HASH.compile(dialect=postgresql.psycopg2.dialect(paramstyle="named")))
-    return text(
+    statement = text(
         f"""
         WITH looked_up AS ({lookup}),
         found AS (
@@ -251,6 +252,7 @@ def _admit_statement() -> TextClause:
         JOIN bumped month ON month.period = :month
         """
     )
+    return str(statement.compile(dialect=postgresql.psycopg.dialect()))
 
 
 def _meter(found: Any) -> Meter:

@@ -67,32 +67,29 @@ def admit(
     # Both counters in one statement (one round trip, on every call of every tier: an
     # unlimited quota is still billed by the month's count).
     used = _bump(db, deployment_id, minute_window(now)[0], month_window(now)[0])
-    return judge(db, deployment_id, limits, used, now)
+    try:
+        admitted = judge(limits, used, now)
+    except TooManyRequests as refused:
+        settle_refusal(db, deployment_id, refused)
+        db.commit()
+        raise
+    db.commit()
+    return admitted
 
 
-def judge(
-    db: Session | Connection,
-    deployment_id: uuid.UUID,
-    limits: TierLimits,
-    used: dict[str, int],
-    now: datetime,
-) -> Admitted:
-    """Admit or refuse a call that `used` counts (this minute's and this month's, the
-    call included) and commit, as `admit` says."""
+def judge(limits: TierLimits, used: dict[str, int], now: datetime) -> Admitted:
+    """Admit a call that `used` counts (this minute's and this month's, the call
+    included), or refuse it (TooManyRequests, as `admit` says; then settle_refusal)."""
     _, end = minute_window(now)
     _, month_end = month_window(now)
     limit = limits.rate_limit_per_minute
     if used[MINUTE] > limit:
-        _unbump(db, deployment_id, MONTH)  # refused by the rate limit: not in the month
-        db.commit()
         raise _refused("rate_limited", f"Over the tier's {limit} calls per minute", limit, end, now)
     if limits.monthly_quota is not None and used[MONTH] > limits.monthly_quota:
-        db.commit()
         quota = limits.monthly_quota
         raise _refused(
             "quota_exceeded", f"Over the tier's {quota} calls per month", limit, month_end, now
         )
-    db.commit()
     return Admitted(limit=limit, remaining=max(limit - used[MINUTE], 0), reset_at=end)
 
 
@@ -151,9 +148,15 @@ def _bump(
     return {period: int(count) for period, count in rows}
 
 
-def _unbump(db: Session | Connection, deployment_id: uuid.UUID, period: str) -> None:
+def settle_refusal(
+    db: Session | Connection, deployment_id: uuid.UUID, refused: TooManyRequests
+) -> None:
+    """Count a call `judge` refused as the module docstring says: one refused by the rate
+    limit is taken back out of this month's count (the caller commits)."""
+    if refused.code != "rate_limited":
+        return
     db.execute(
         update(EndpointCounter)
-        .where(EndpointCounter.deployment_id == deployment_id, EndpointCounter.period == period)
+        .where(EndpointCounter.deployment_id == deployment_id, EndpointCounter.period == MONTH)
         .values(count=EndpointCounter.count - 1)
     )
