@@ -20,7 +20,11 @@ APP_NAME = os.environ.get("MODAL_APP_NAME", "vision-ai-platform")
 MINUTES = 60
 ROOT = Path(__file__).parent
 
-GPU = os.environ.get("VAP_MODAL_GPU", "T4")
+GPU = os.environ.get("VAP_MODAL_GPU", "T4")  # the functions' default; a job may ask another
+# The GPU types a job may ask Modal for (modal.com/docs/guide/gpu), and how many at most.
+GPU_TYPES = ("T4", "L4", "A10", "A10G", "L40S", "A100", "A100-40GB", "A100-80GB",
+             "RTX-PRO-6000", "H100", "H200", "B200")  # fmt: skip
+MAX_GPUS = 8
 TIMEOUT = int(os.environ.get("VAP_MODAL_TIMEOUT_MINUTES", "720")) * MINUTES
 # Modal restarts a preempted input by itself; these retries cover crashes. Either way
 # the function resumes from the job's last checkpoint (it asks the API where it is).
@@ -38,6 +42,19 @@ image = (
 )
 
 app = modal.App(APP_NAME, image=image)
+
+
+@app.function(timeout=5 * MINUTES)
+def capabilities() -> dict[str, Any]:
+    """What the worker image can do (functions/capabilities.py), and the GPUs its
+    functions may be given per job: the API's Modal runner stores this table
+    (`vap runners refresh modal` after each deploy). No GPU: it only reads metadata."""
+    from functions.capabilities import probe
+
+    report = probe().model_dump(mode="json")
+    report["gpu"] = {"devices": [], "requestable": list(GPU_TYPES), "max_count": MAX_GPUS,
+                     "default": GPU}  # fmt: skip
+    return report
 
 
 @app.function(timeout=10 * MINUTES, retries=RETRIES)

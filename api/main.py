@@ -28,6 +28,7 @@ from api.routes import (
     models,
     operations,
     projects,
+    runners,
     storage_files,
     test_runs,
     training,
@@ -60,6 +61,7 @@ ROUTERS = (
     deployments.router,
     chat.router,
     diagnostics.router,
+    runners.router,
     webhooks.router,
     storage_files.router,
 )

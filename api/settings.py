@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: int = Field(default=300, ge=10)
     # Event streams send a keep-alive comment this often, so proxies keep them open.
     sse_ping_seconds: float = Field(default=15.0, gt=0)
+    # The local runner's worker interpreter: a Python whose environment has the project
+    # with the worker extra (pip install -e '.[worker]'), so the API's own environment
+    # can stay `.[api]` only. Empty: the API's own interpreter, with this checkout.
+    local_worker_python: str = ""
+    # What a runner's workers can do is asked of them and kept this long (hours).
+    runner_capabilities_max_age_hours: float = Field(default=24.0, gt=0)
     # The Docker runner: the worker image (infra/Dockerfile.worker) and its network.
     docker_image: str = "vap-worker:latest"
     docker_network: str = "host"  # the containers reach API_BASE_URL through it

@@ -1,7 +1,8 @@
-"""What this installation can export, per framework and format: data the API shows.
+"""What an environment can export, per framework and format, given what it has
+installed and whether it has an NVIDIA GPU: the facts, and the rule that reads them.
 
-Cheap on purpose (the API calls it per request): packages are looked up with
-importlib.util.find_spec, never imported, and the GPU by its device node or nvidia-smi.
+The rule is pure: a worker applies it to its own environment
+(functions/capabilities.py) and reports the table; the API only reads reported tables.
 `supported` is claimed only for what exporters.registry.export() really implements
 (tests/test_export_formats.py exports every supported pair of timm to prove it).
 Routes: "native" is written from the framework's torch model itself, "via_onnx" is
@@ -10,14 +11,12 @@ converted from our ONNX export.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import platform
-import shutil
+from collections.abc import Callable
 from typing import Any
 
 FRAMEWORKS = ("timm", "ultralytics", "transformers")
 FORMATS = ("onnx", "torchscript", "openvino", "tflite", "coreml", "tensorrt")
+QUANTIZATIONS = ("dynamic_int8", "static_int8", "fp16")
 
 # (framework, format) pairs export() implements, and how. Keep in step with the formats
 # registered in exporters/ (onnx_export, torchscript_export, openvino_export): every
@@ -35,6 +34,12 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "tflite": ("litert_torch", "ai_edge_litert"),
     "coreml": ("coremltools",),
     "tensorrt": ("tensorrt",),
+}
+# What each quantization of the ONNX export needs (exporters/quantize.py).
+QUANTIZATION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "dynamic_int8": ("onnx", "onnxruntime"),
+    "static_int8": ("onnx", "onnxruntime"),
+    "fp16": ("onnx", "onnxruntime"),
 }
 # Why a format export() does not implement is not offered, and what it would take.
 NOT_IMPLEMENTED: dict[str, str] = {
@@ -54,24 +59,30 @@ NOT_IMPLEMENTED: dict[str, str] = {
     ),
 }
 FRAMEWORK_PACKAGES = {"timm": "timm", "ultralytics": "ultralytics", "transformers": "transformers"}
+# Every framework trains and exports with torch.
+FRAMEWORK_REQUIREMENTS = ("torch", "torchvision")
 
-
-def installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def nvidia_gpu_present() -> bool:
-    return os.path.exists("/dev/nvidia0") or shutil.which("nvidia-smi") is not None
+Installed = Callable[[str], bool]
 
 
 def _unsupported(reason: str) -> dict[str, Any]:
     return {"supported": False, "route": None, "reason": reason}
 
 
-def _capability(framework: str, fmt: str, gpu: bool) -> dict[str, Any]:
+def framework_support(framework: str, installed: Installed) -> dict[str, Any]:
+    """Whether an environment can train and run `framework`'s models."""
+    missing = [m for m in (*FRAMEWORK_REQUIREMENTS, FRAMEWORK_PACKAGES[framework])
+               if not installed(m)]  # fmt: skip
+    if missing:
+        return _unsupported(f"{', '.join(missing)} not installed (pip install the worker extra)")
+    return {"supported": True, "route": None, "reason": None}
+
+
+def format_support(
+    framework: str, fmt: str, installed: Installed, gpu: bool, system: str
+) -> dict[str, Any]:
+    """Whether `fmt` export of `framework` models works in an environment with these
+    packages, GPU and operating system (platform.system()); a refusal says why."""
     if not installed(FRAMEWORK_PACKAGES[framework]):
         return _unsupported(f"{FRAMEWORK_PACKAGES[framework]} not installed")
     if fmt == "tensorrt" and not gpu:
@@ -87,15 +98,24 @@ def _capability(framework: str, fmt: str, gpu: bool) -> dict[str, Any]:
     if missing:
         return _unsupported(f"{', '.join(missing)} not installed (pip install the worker extra)")
     cap: dict[str, Any] = {"supported": True, "route": route, "reason": None}
-    if fmt == "coreml" and platform.system() != "Darwin":
+    if fmt == "coreml" and system != "Darwin":
         cap["reason"] = "exported, not validated here: Core ML models only run on macOS"
     return cap
 
 
-def capabilities(gpu: bool | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """{framework: {format: {supported, route ("native" | "via_onnx" | None), reason}}}.
+def quantization_support(name: str, installed: Installed) -> dict[str, Any]:
+    missing = [m for m in QUANTIZATION_REQUIREMENTS[name] if not installed(m)]
+    if missing:
+        return _unsupported(f"{', '.join(missing)} not installed (pip install the worker extra)")
+    return {"supported": True, "route": None, "reason": None}
 
-    `gpu`: whether the worker that would export has an NVIDIA GPU; None looks at this
-    machine. Unsupported entries always say why in `reason`."""
-    has_gpu = nvidia_gpu_present() if gpu is None else gpu
-    return {fw: {fmt: _capability(fw, fmt, has_gpu) for fmt in FORMATS} for fw in FRAMEWORKS}
+
+def export_table(
+    installed: Installed, gpu: bool, system: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{framework: {format: {supported, route ("native" | "via_onnx" | None), reason}}}.
+    Unsupported entries always say why in `reason`."""
+    return {
+        fw: {fmt: format_support(fw, fmt, installed, gpu, system) for fmt in FORMATS}
+        for fw in FRAMEWORKS
+    }

@@ -26,7 +26,11 @@ FUNCTION_FOR_KIND: dict[str, str] = {
 
 
 class Resources(BaseModel):
-    gpu: str | None = None  # e.g. "T4", "A10G", "H100"; None: CPU
+    # A GPU request (contract/capabilities.py's GpuRequest): "T4", "H100:2", "any"; None: CPU.
+    gpu: str | None = None
+    # The worker's devices the API gave the request (local and Docker runners, from the
+    # runner's reported GPUs); None: the runner provisions them (Modal), or no GPU.
+    gpu_devices: list[int] | None = None
     timeout_seconds: int = Field(default=24 * 3600, ge=10)
     memory_mb: int | None = None
 

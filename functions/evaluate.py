@@ -35,7 +35,7 @@ def run(client: JobClient) -> int:
             count = sum(1 for i in manifest.images if i.split == split)
             client.heartbeat(progress=5, message=f"evaluating on {count} {split} images")
             trainer = get_trainer(spec.framework or "")
-            device = inputs.device()
+            device = inputs.device(client.spec)
             report = trainer.evaluate(checkpoint, manifest, files, split, device, keep_images=True)
             if client.cancelled:
                 return 0

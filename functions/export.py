@@ -149,7 +149,7 @@ def _validate(
     count = sum(1 for i in manifest.images if i.split == split)
     client.heartbeat(progress=50, message=f"measuring the checkpoint on {count} {split} images")
     trainer = get_trainer(spec.framework or "")
-    reference = trainer.evaluate(checkpoint, manifest, files, split, inputs.device(), True)
+    reference = trainer.evaluate(checkpoint, manifest, files, split, inputs.device(spec), True)
     client.heartbeat(progress=65, message=f"measuring the exported model on {count} images")
     report, predictions = export_check.measure(
         exported.load(out_dir), manifest, files, split, spec.task_type or ""

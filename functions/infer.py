@@ -49,7 +49,7 @@ def run(client: JobClient) -> int:
             images = _images(client, work)
             checkpoint = inputs.fetch_checkpoint(client, work / "model.ckpt")
             trainer = get_trainer(spec.framework or "")
-            device = inputs.device()
+            device = inputs.device(client.spec)
             predictions: list[dict[str, Any]] = []
             for start in range(0, len(images), _BATCH):
                 batch = images[start : start + _BATCH]

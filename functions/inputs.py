@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from contract.jobs import JobSpec
 from contract.manifest import Snapshot
 from functions.client import JobClient
 
@@ -122,8 +123,16 @@ def fetch_checkpoint(client: JobClient, dest: Path) -> Path:
     return found
 
 
-def device() -> str:
-    """Where this worker computes: "cuda" when a GPU is visible, else "cpu"."""
+def device(spec: JobSpec) -> str:
+    """Where this worker computes: "cuda" when a GPU is visible, else "cpu". A job that
+    asked for a GPU never runs on the CPU: InputError when this worker sees none."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if spec.resources.gpu:
+        raise InputError(
+            f"The job asked for a GPU ({spec.resources.gpu}) and this worker sees none "
+            "(is the runner's GPU runtime set up?); it will not run on the CPU instead"
+        )
+    return "cpu"

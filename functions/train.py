@@ -152,7 +152,7 @@ def run(client: JobClient) -> int:
             if spec.resume is not None:
                 resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
                 client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
-            device = inputs.device()
+            device = inputs.device(client.spec)
             reporter = Reporter(client, int(config["epochs"]), background=device == "cuda")
             request = TrainRequest(
                 model_name=spec.model or "",

@@ -80,3 +80,29 @@ def test_a_killed_container_is_found_by_the_reconciler(docker_settings, docker_e
         summary = reconcile(db, docker_settings)
     assert str(job_id) in summary.failed
     assert "exited without reporting" in row(job_id).error_message
+
+
+def test_the_image_reports_what_it_can_do_without_a_gpu_runtime(docker_settings):
+    """The test image has the functions but no torch: its report says so. The engine
+    has no NVIDIA runtime, so the runner asks again without `--gpus`, and the report
+    lists no GPU, rather than failing."""
+    from api.services.jobs.runners import get_runner
+
+    report = get_runner("docker", docker_settings).capabilities()
+    assert report.versions["torch"] is None and report.gpu.devices == []
+    timm = report.frameworks["timm"]
+    assert timm.supported is False and "torch" in timm.reason
+    assert report.export["timm"]["onnx"].supported is False
+
+
+def test_a_gpu_request_names_its_devices_or_its_count():
+    from api.services.jobs.runners.docker import gpus_flag
+    from contract.jobs import JobSpec, Resources
+
+    def spec(**resources):  # type: ignore[no-untyped-def]
+        return JobSpec(job_id="j", kind="training", attempt=1, callback_url="http://x",
+                       callback_token="t", resources=Resources(**resources))  # fmt: skip
+
+    assert gpus_flag(spec()) is None
+    assert gpus_flag(spec(gpu="T4", gpu_devices=[0, 2])) == '"device=0,2"'
+    assert gpus_flag(spec(gpu="any:3")) == "3"

@@ -31,7 +31,6 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from contract.export_capabilities import capabilities  # noqa: E402
 from contract.manifest import Manifest  # noqa: E402
 from exporters import predictor  # noqa: E402
 from exporters.embed_preprocessing import embed_preprocessing  # noqa: E402
@@ -43,6 +42,7 @@ from exporters.package import (  # noqa: E402
 )
 from exporters.quantize import preprocessed_images  # noqa: E402
 from exporters.registry import ExportResult, export, runtime_reads_embedded_preprocessing  # noqa: E402
+from functions.capabilities import export_capabilities as capabilities  # noqa: E402
 from tests.digits import digits_dataset  # noqa: E402
 from tests.training import timm_val_batch, train_checkpoint  # noqa: E402
 from trainers.classification_data import split_entries  # noqa: E402
@@ -499,7 +499,7 @@ def test_triton_bundles_of_torchscript_and_openvino(
 def test_capabilities_are_cheap_and_honest(exports: dict[str, ExportResult]) -> None:
     code = (
         "import json, sys\n"
-        "from contract.export_capabilities import capabilities\n"
+        "from functions.capabilities import export_capabilities as capabilities\n"
         "print(json.dumps({'caps': capabilities(), 'gpu': capabilities(gpu=True),\n"
         "                  'heavy': sorted(m for m in ('torch', 'onnx', 'openvino', 'exporters')\n"
         "                                  if m in sys.modules)}))\n"

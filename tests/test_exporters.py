@@ -24,9 +24,9 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
 from contract.manifest import Manifest  # noqa: E402
-from exporters.capabilities import nvidia_gpu_present  # noqa: E402
 from exporters.package import build_package  # noqa: E402
 from exporters.registry import ExportResult, export  # noqa: E402
+from functions.capabilities import nvidia_gpu_present  # noqa: E402
 from tests.digits import digits_dataset  # noqa: E402
 from tests.packages import package_env, run_alone  # noqa: E402
 from tests.training import timm_val_batch, train_checkpoint  # noqa: E402
@@ -228,8 +228,8 @@ def test_the_package_runs_alone_and_predicts_like_pytorch(
 def test_capabilities_tell_the_truth_without_importing_torch() -> None:
     code = (
         "import json, sys\n"
-        "from exporters.capabilities import capabilities\n"
-        "caps = capabilities()\n"
+        "from functions.capabilities import export_capabilities\n"
+        "caps = export_capabilities()\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'caps': caps}))\n"
     )
     done = subprocess.run(

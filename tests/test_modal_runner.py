@@ -24,6 +24,7 @@ class StandInModal:
 
     def __init__(self, spawn_delay: float = 0.0) -> None:
         self.spawned: list[tuple[str, str, dict]] = []
+        self.gpus: list[str | None] = []  # with_options(gpu=...) of each spawn
         self.cancelled: list[tuple[str, bool]] = []
         self.threads: dict[str, threading.Thread] = {}
         self.spawn_delay = spawn_delay
@@ -34,9 +35,19 @@ class StandInModal:
         outer = self
 
         class Function:
+            gpu: str | None = None
+
+            def with_options(self, gpu: str | None = None) -> Any:
+                self.gpu = gpu
+                return self
+
+            def remote(self) -> Any:
+                return getattr(modal_app, name).local()
+
             def spawn(self, spec: dict) -> Any:
                 time.sleep(outer.spawn_delay)
                 outer.spawned.append((app_name, name, spec))
+                outer.gpus.append(self.gpu)
                 call_id = f"fc-{uuid.uuid4().hex[:12]}"
                 thread = threading.Thread(
                     target=modal_app.FUNCTIONS[name].local, args=(spec,), daemon=True
@@ -64,8 +75,13 @@ class StandInModal:
 
 @pytest.fixture()
 def stand_in(monkeypatch):  # type: ignore[no-untyped-def]
+    """The stand-in, and the deployed app's capabilities kept for the Modal runner (as
+    `vap runners refresh modal` keeps them after a deploy), which the live server reads."""
+    from api.services.jobs import capabilities
+
     modal = StandInModal()
     monkeypatch.setattr(modal_runner, "client_factory", lambda: modal)
+    assert capabilities.refresh(get_settings(), "modal").report is not None
     return modal
 
 
@@ -139,32 +155,77 @@ def test_modal_function_bodies_run_in_process(live_server, make_user):
     assert row(job_id).status == JobStatus.COMPLETED
 
 
-def test_a_training_job_runs_in_the_modal_train_function(stand_in, live_server, api):
-    """The whole path of a GPU job on Modal, but for the cloud: the runner spawns
-    `train` by name, and modal_app.train's body (run with `.local()`) trains and reports."""
+def _digits_training_job(api, live_server: str, stand_in, **body: object) -> str:  # type: ignore[no-untyped-def]
+    """A digits training job created through the live API on the Modal runner, then
+    dispatched here, where the stand-in is: its id."""
     from api.db.models import TrainingJob
     from api.services.jobs import dispatch
     from tests.digits import digits_imagefolder_zip
-    from tests.live import wait_for
 
     archive = digits_imagefolder_zip(per_class=6, size=32)
     files = [("files", ("digits.zip", archive, "application/zip"))]
     dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
     body = {"dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
             "config": {"epochs": 1, "image_size": 32, "pretrained": False},
-            "runner": "modal", "gpu": "T4", "start": False}  # fmt: skip
+            "runner": "modal", "start": False, **body}  # fmt: skip
     created = api.post("/api/v1/training/jobs", json=body)
     assert created.status_code == 201, created.text
     settings = get_settings().model_copy(update={"api_base_url": live_server})
     with new_session() as db:
         job = dispatch.submit(db, settings, db.get(TrainingJob, uuid.UUID(created.json()["id"])))
         assert job.status == JobStatus.QUEUED and job.runner == "modal"
+    return created.json()["id"]  # type: ignore[no-any-return]
+
+
+def test_a_training_job_runs_in_the_modal_train_function(stand_in, live_server, api):
+    """The whole path of a job on Modal, but for the cloud: the runner spawns `train` by
+    name, and modal_app.train's body (run with `.local()`) trains and reports."""
+    from tests.live import wait_for
+
+    job_id = _digits_training_job(api, live_server, stand_in)
     ((_, name, spec),) = stand_in.spawned
-    assert name == "train" and spec["resources"]["gpu"] == "T4" and "snapshot" in spec["inputs"]
-    events = wait_for(api, created.json()["id"], lambda p: p["terminal"], 120)
+    assert name == "train" and spec["resources"]["gpu"] is None and "snapshot" in spec["inputs"]
+    assert stand_in.gpus == [None]  # no GPU asked: the function's own (default) resources
+    events = wait_for(api, job_id, lambda p: p["terminal"], 120)
     assert events[-1]["data"]["status"] == "completed", events[-1]
-    got = api.get(f"/api/v1/training/jobs/{created.json()['id']}").json()
+    got = api.get(f"/api/v1/training/jobs/{job_id}").json()
     assert got["has_best_checkpoint"] and got["current_epoch"] == 1
+
+
+def test_a_gpu_request_reaches_modal_and_is_never_run_on_the_cpu(stand_in, live_server, api):
+    """The job's GPU goes to Modal with `with_options(gpu=...)`; the function body, here
+    on a machine without a GPU, fails the job saying so rather than train on the CPU."""
+    from tests.live import wait_for
+
+    job_id = _digits_training_job(api, live_server, stand_in, gpu="H100:2")
+    ((_, name, spec),) = stand_in.spawned
+    assert name == "train" and spec["resources"]["gpu"] == "H100:2"
+    assert stand_in.gpus == ["H100:2"]
+    events = wait_for(api, job_id, lambda p: p["terminal"], 120)
+    assert events[-1]["data"]["status"] == "failed", events[-1]
+    error = api.get(f"/api/v1/training/jobs/{job_id}").json()["error_message"]
+    assert "asked for a GPU (H100:2) and this worker sees none" in error
+
+
+def test_a_gpu_modal_does_not_offer_is_refused_at_creation(stand_in, api):
+    from tests.digits import digits_imagefolder_zip
+
+    archive = digits_imagefolder_zip(per_class=2, size=16)
+    files = [("files", ("digits.zip", archive, "application/zip"))]
+    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
+    body = {"dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
+            "runner": "modal"}  # fmt: skip
+    for gpu, why in (("V100", "offers no V100 GPUs"), ("H100:8", None), ("T4:9", "GPU request")):
+        r = api.post("/api/v1/training/jobs", json={**body, "gpu": gpu, "start": False})
+        if why is None:
+            assert r.status_code == 201, r.text  # eight is the most Modal gives one job
+            continue
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert why in error["message"], error
+        if error["code"] == "unsupported_gpu":
+            assert "runner 'modal'" in error["message"]
+    assert api.get("/api/v1/training/jobs").json()["total"] == 1  # the refused left nothing
 
 
 def test_an_export_job_runs_in_the_modal_export_function(stand_in, live_server, api):
@@ -186,7 +247,7 @@ def test_an_export_job_runs_in_the_modal_export_function(stand_in, live_server, 
     assert events[-1]["data"]["status"] == "completed", events[-1]
 
     settings = get_settings().model_copy(update={"api_base_url": live_server})
-    request = ExportJobCreate(training_job_id=trained["id"], runner="modal", gpu="T4")
+    request = ExportJobCreate(training_job_id=trained["id"], runner="modal")
     with new_session() as db:
         user = db.get(User, uuid.UUID(trained["user_id"]))
         job = exports.create(db, settings, user, request)

@@ -28,6 +28,9 @@ JSON_OPTION = typer.Option(False, "--json", help="Machine-readable JSON on stdou
 
 datasets_app = typer.Typer(help="Upload and list datasets", no_args_is_help=True)
 jobs_app = typer.Typer(help="Jobs of every kind: list, show, logs, cancel", no_args_is_help=True)
+runners_app = typer.Typer(
+    help="Where jobs run, and what their workers can do", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +39,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(datasets_app, name="datasets")
     app.command()(train)
     app.add_typer(jobs_app, name="jobs")
+    app.add_typer(runners_app, name="runners")
     app.command()(export)
     app.command()(deploy)
     app.command()(infer)
@@ -477,6 +481,56 @@ def jobs_cancel(job_id: str, as_json: bool = JSON_OPTION) -> None:
         _print_json(job)
     else:
         typer.echo(f"job {job.id}: {job.status}")
+
+
+# --- runners ----------------------------------------------------------------------------
+
+
+@runners_app.command("list")
+@_handles_errors
+def runners_list(as_json: bool = JSON_OPTION) -> None:
+    """Every runner, the default marked, with when its workers last reported."""
+    runners = _client().list_runners()
+    if as_json:
+        _print_json(runners)
+        return
+    rows = [
+        [r["name"] + (" (default)" if r["default"] else ""), r["taken_at"] or "never",
+         r["error"] or ""]
+        for r in runners
+    ]  # fmt: skip
+    _table(rows, ["runner", "capabilities taken", "last error"])
+
+
+@runners_app.command("refresh")
+@_handles_errors
+def runners_refresh(
+    name: str = typer.Argument(None, help="The runner (default: the installation's)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ask a runner's workers what they can do, now (admins; run it after deploying a
+    new worker image or Modal app)."""
+    client = _client()
+    if name is None:
+        name = next(r["name"] for r in client.list_runners() if r["default"])
+    caps = client.refresh_runner(name)
+    if as_json:
+        _print_json(caps)
+        return
+    gpu = caps["gpu_info"]
+    gpus = ", ".join(gpu["devices"]) or (
+        f"any of {', '.join(gpu['requestable'])}" if gpu.get("requestable") else "none"
+    )
+    trains = [fw for fw, s in caps["trains"].items() if s["supported"]]
+    exports = sorted({f for formats in caps["frameworks"].values()
+                      for f, s in formats.items() if s["supported"]})  # fmt: skip
+    typer.echo(f"runner {caps['runner']}: taken {caps['taken_at']}")
+    typer.echo(f"  python {caps['python']} on {caps['platform']}; GPUs: {gpus}")
+    typer.echo(f"  trains: {', '.join(trains) or 'nothing'}")
+    typer.echo(f"  exports: {', '.join(exports) or 'nothing'}")
+    if caps.get("error"):
+        typer.echo(f"  the last attempt to ask failed: {caps['error']}", err=True)
+        raise typer.Exit(1)
 
 
 # --- export, deploy, infer --------------------------------------------------------------

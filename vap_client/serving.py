@@ -22,9 +22,23 @@ from vap_client.transport import Transport, drop_none
 class ServingAPI(Transport):
     # --- export jobs ------------------------------------------------------------------
 
-    def export_capabilities(self, framework: str | None = None) -> dict[str, Any]:
-        """Per framework and format: supported here, natively or via ONNX, or why not."""
-        return self.get_as(dict, "/api/v1/export/capabilities", framework=framework)
+    def export_capabilities(
+        self, framework: str | None = None, runner: str | None = None
+    ) -> dict[str, Any]:
+        """Per framework and format, on `runner`'s workers (default: the installation's
+        runner): supported, natively or via ONNX, or why not; and when they reported it."""
+        return self.get_as(dict, "/api/v1/export/capabilities", framework=framework, runner=runner)
+
+    # --- runners ----------------------------------------------------------------------
+
+    def list_runners(self) -> list[dict[str, Any]]:
+        """Every runner, which is the default, when its workers last reported."""
+        return self.get_as(list, "/api/v1/runners")  # type: ignore[no-any-return]
+
+    def refresh_runner(self, runner: str) -> dict[str, Any]:
+        """Ask a runner's workers what they can do, now (admins); their new table."""
+        # A cold worker (a container image, a Modal app) may take a while to answer.
+        return self.post_as(dict, f"/api/v1/runners/{runner}/refresh", timeout=300)  # type: ignore[no-any-return]
 
     def create_export_job(
         self,

@@ -17,11 +17,13 @@ from api.schemas.exports import (
     ExportJobRead,
     ExportJobUpdate,
 )
+from api.schemas.training import RunnerName
 
 if TYPE_CHECKING:
     from api.services import exports, ownership
-    from api.services.jobs import lookup
+    from api.services.jobs import capabilities, lookup
 else:
+    capabilities = lazy_module("api.services.jobs.capabilities")
     exports = lazy_module("api.services.exports")
     ownership = lazy_module("api.services.ownership")
     lookup = lazy_module("api.services.jobs.lookup")
@@ -37,11 +39,16 @@ def _model():  # type: ignore[no-untyped-def]
 
 @router.get("/capabilities", response_model=Capabilities)
 def export_capabilities(
-    user: CurrentUser, settings: SettingsDep, framework: str | None = None
+    user: CurrentUser,
+    settings: SettingsDep,
+    framework: str | None = None,
+    runner: RunnerName | None = None,
 ) -> object:
-    """Per framework and format: supported here or not, natively or via ONNX, and for
-    what is missing, why (a toolchain not installed, no NVIDIA GPU, macOS only)."""
-    return exports.capabilities(settings, framework)
+    """Per framework and format, on `runner`'s workers (default: the installation's
+    runner): supported or not, natively or via ONNX, and for what is missing, why (a
+    toolchain not installed, no NVIDIA GPU, macOS only); with when they reported it."""
+    name = capabilities.runner_for(settings, runner)
+    return capabilities.view(capabilities.stored(settings, name), framework)
 
 
 @router.post("/jobs", response_model=ExportJobRead, status_code=status.HTTP_201_CREATED)

@@ -90,6 +90,23 @@ class ExportDownload(BaseModel):
 
 
 class Capabilities(BaseModel):
+    """What a runner's workers can do, as they reported it (`python -m functions
+    capabilities` where they run), and when."""
+
     runner: str
-    gpu: bool
+    taken_at: datetime | None = Field(description="when the workers reported this")
+    gpu: bool = Field(description="whether its jobs can have an NVIDIA GPU")
+    gpu_info: dict[str, Any] = Field(
+        description="devices its workers see (one name each), or for a runner that "
+        "provisions GPUs per job, the types a job may ask for, the most per job, the default"
+    )
+    # framework -> format -> {supported, route ("native" | "via_onnx"), reason}
     frameworks: dict[str, dict[str, dict[str, Any]]]
+    trains: dict[str, dict[str, Any]] = Field(description="framework -> {supported, reason}")
+    quantizations: dict[str, dict[str, Any]] = Field(description="of the ONNX export")
+    versions: dict[str, str | None]
+    python: str
+    platform: str
+    error: str | None = Field(
+        default=None, description="why the last attempt to ask the workers again failed"
+    )

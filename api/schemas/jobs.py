@@ -54,3 +54,13 @@ class JobEventsPage(BaseModel):
     events: list[JobEventRead]
     last_seq: int  # pass it as `after` to get what comes next
     terminal: bool  # the job has ended: no more events will come
+
+
+class RunnerRead(BaseModel):
+    """A runner this API can dispatch to, and when its workers last said what they can do."""
+
+    name: str
+    default: bool  # the installation's EXECUTION_BACKEND
+    taken_at: datetime | None  # the last report kept
+    asked_at: datetime | None  # the last time its workers were asked
+    error: str | None  # why they did not answer then

@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.schemas.common import ORMModel, TaskType
 from api.schemas.jobs import JobRead
+from contract.capabilities import GPU_REQUEST_PATTERN, GpuRequest
 
 RunnerName = Literal["local", "docker", "modal"]
 
@@ -16,13 +17,25 @@ class Dispatch(BaseModel):
     """Where and how a job runs; every field has the installation's default."""
 
     runner: RunnerName | None = None
-    gpu: str | None = Field(default=None, max_length=32, description="e.g. T4, A10G, H100")
+    gpu: str | None = Field(
+        default=None,
+        max_length=32,
+        json_schema_extra={"pattern": GPU_REQUEST_PATTERN},
+        description="a GPU type (T4, A10G, H100, ...) or 'any', optionally :COUNT (H100:2); "
+        "refused at creation when the runner cannot give it",
+    )
     max_attempts: int = Field(default=3, ge=1, le=10)
     timeout_seconds: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
-    def job_fields(self) -> dict[str, Any]:
-        """The columns of a job row that these choices set."""
-        resources = {"gpu": self.gpu, "timeout_seconds": self.timeout_seconds}
+    @field_validator("gpu")
+    @classmethod
+    def _gpu_request(cls, value: str | None) -> str | None:
+        return None if value is None else str(GpuRequest.parse(value))
+
+    def job_fields(self, admitted: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The columns of a job row that these choices set, with the resources admission
+        settled (api/services/jobs/capabilities.py: the GPU devices a request gets)."""
+        resources = {"gpu": self.gpu, "timeout_seconds": self.timeout_seconds, **(admitted or {})}
         return {"runner": self.runner, "max_attempts": self.max_attempts, "resources": resources}
 
 

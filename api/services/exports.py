@@ -1,6 +1,6 @@
 """Export jobs: versions per training job, one default, and what the export function
-reports back (functions/export.py). The API never imports an exporter: what this
-installation can export comes from contract/export_capabilities.py (find_spec only)."""
+reports back (functions/export.py). The API never imports an exporter: what a runner's
+workers can export is what they reported (api/services/jobs/capabilities.py)."""
 
 from __future__ import annotations
 
@@ -22,51 +22,29 @@ from api.db.models import (
 from api.errors import Conflict, Unprocessable
 from api.schemas.common import Page, PageParams
 from api.schemas.exports import (
-    Capabilities,
     ExportDownload,
     ExportJobCreate,
     ExportJobRead,
     ExportJobUpdate,
 )
 from api.services import model_jobs, ownership
+from api.services.jobs import capabilities
 from api.services.pagination import paginate
 from api.settings import Settings
 
 ARTIFACT_NAMES = ("package", "edge_package", "container")
 
 
-def capabilities(settings: Settings, framework: str | None = None) -> Capabilities:
-    """What the default runner's workers can export. The local runner's workers share
-    this installation; the Docker and Modal worker images install the same `worker`
-    extra, with a GPU when the job asks for one."""
-    from contract.export_capabilities import capabilities as probe
-    from contract.export_capabilities import nvidia_gpu_present
-
-    gpu = nvidia_gpu_present()
-    table = probe(gpu=gpu)
-    if framework is not None:
-        if framework not in table:
-            raise Unprocessable(
-                f"framework: unknown {framework!r}; known: {', '.join(sorted(table))}",
-                code="unknown_framework",
-            )
-        table = {framework: table[framework]}
-    return Capabilities(runner=settings.execution_backend, gpu=gpu, frameworks=table)
-
-
-def _check_supported(settings: Settings, framework: str, fmt: str) -> None:
-    cap = capabilities(settings).frameworks.get(framework, {}).get(fmt)
-    if cap is None or not cap.get("supported"):
-        reason = (cap or {}).get("reason") or "not supported"
-        raise Unprocessable(
-            f"format: {fmt} export of {framework} models is not available here: {reason}",
-            code="unsupported_format",
-        )
-
-
 def create(db: Session, settings: Settings, user: User, req: ExportJobCreate) -> ExportJob:
     trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
-    _check_supported(settings, trained.framework, req.format)
+    admitted = capabilities.require(
+        settings,
+        req.runner,
+        framework=trained.framework,
+        export_format=req.format,
+        quantization=req.quantization,
+        gpu=req.gpu,
+    )
     snapshot_id = trained.dataset_snapshot_id
     if req.validation_dataset_id is not None:
         _, snapshot = model_jobs.dataset_snapshot(
@@ -108,7 +86,7 @@ def create(db: Session, settings: Settings, user: User, req: ExportJobCreate) ->
             # re-measure it (it re-measures: same split, same code as the export).
             "primary_metric": trained.primary_metric_name,
         },
-        **req.job_fields(),
+        **req.job_fields(admitted),
     )
     return model_jobs.start(db, settings, job)  # type: ignore[no-any-return]
 

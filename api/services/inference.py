@@ -16,6 +16,7 @@ from api.schemas.common import Page, PageParams
 from api.schemas.evaluation import InferenceJobCreate, InferenceJobRead, InferenceOptions
 from api.services import model_jobs, ownership
 from api.services.datasets.images import inspect_image
+from api.services.jobs import capabilities
 from api.services.pagination import paginate
 from api.services.storage import get_storage
 from api.services.uploaded_files import safe_name, save_stream
@@ -41,12 +42,13 @@ def create_for_dataset(
     db: Session, settings: Settings, user: User, req: InferenceJobCreate
 ) -> InferenceJob:
     trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
+    admitted = capabilities.require(settings, req.runner, framework=trained.framework, gpu=req.gpu)
     dataset, snapshot = model_jobs.dataset_snapshot(
         db, settings, user, req.dataset_id, trained, labelled=False
     )
     job = InferenceJob(
         **model_jobs.fields_of(user, trained, checkpoint, req.enable_xai),
-        **req.job_fields(),
+        **req.job_fields(admitted),
         inference_type=InferenceType.DATASET,
         dataset_id=dataset.id,
         dataset_snapshot_id=snapshot.id,
@@ -67,6 +69,7 @@ def create_for_upload(
     """Store the images (each one decoded first: a file that is not an image, or is
     over the pixel limit, answers 422 and nothing is kept) and start the job."""
     trained, checkpoint = model_jobs.source(db, user, training_job_id, opts.checkpoint)
+    capabilities.require(settings, None, framework=trained.framework)
     if not files:
         raise BadRequest("Send at least one image", code="no_images")
     if len(files) > MAX_UPLOAD_IMAGES:

@@ -10,18 +10,20 @@ from api.db.models import TestRun, User
 from api.schemas.common import Page, PageParams
 from api.schemas.evaluation import TestRunCreate, TestRunRead
 from api.services import model_jobs, ownership
+from api.services.jobs import capabilities
 from api.services.pagination import paginate
 from api.settings import Settings
 
 
 def create(db: Session, settings: Settings, user: User, req: TestRunCreate) -> TestRun:
     trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
+    admitted = capabilities.require(settings, req.runner, framework=trained.framework, gpu=req.gpu)
     dataset, snapshot = model_jobs.dataset_snapshot(
         db, settings, user, req.dataset_id, trained, labelled=True
     )
     job = TestRun(
         **model_jobs.fields_of(user, trained, checkpoint, req.enable_xai),
-        **req.job_fields(),
+        **req.job_fields(admitted),
         dataset_id=dataset.id,
         dataset_snapshot_id=snapshot.id,
         total_images=snapshot.num_images,

@@ -36,7 +36,7 @@ from api.schemas.training import (
 )
 from api.services import ownership
 from api.services.datasets import snapshots
-from api.services.jobs import dispatch, events
+from api.services.jobs import capabilities, dispatch, events
 from api.services.pagination import paginate
 from api.settings import Settings
 from contract import catalog, training_config
@@ -83,6 +83,7 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
         raise _invalid("dataset_id", f"the dataset holds {dataset.task_type} labels, "
                        f"not {task_type}", "bad_task")  # fmt: skip
     config = validated_config(req, task_type)
+    admitted = capabilities.require(settings, req.runner, framework=req.framework, gpu=req.gpu)
     weight_id = None
     if req.pretrained_weight_id is not None:
         weight = ownership.get_for_read(db, PretrainedWeight, req.pretrained_weight_id, user)
@@ -105,7 +106,7 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
         config=config,
         pretrained_weight_id=weight_id,
         total_epochs=config["epochs"],
-        **req.job_fields(),
+        **req.job_fields(admitted),
     )
     db.add(job)
     db.flush()

@@ -3,8 +3,10 @@ exited, or it has been silent longer than HEARTBEAT_TIMEOUT_SECONDS) has lost it
 attempt: it is retried as a new attempt, which resumes from the job's last checkpoint,
 until `max_attempts`; then it fails saying why.
 
-Runs from `vap reconcile`, a loop inside `vap serve`, and a schedule where the API is
-serverless.
+Each pass also asks again the runners whose workers' capabilities are older than
+RUNNER_CAPABILITIES_MAX_AGE_HOURS (api/services/jobs/capabilities.py), so no request
+waits for that. Runs from `vap reconcile`, a loop inside `vap serve`, and a schedule
+where the API is serverless.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import JobStatus
 from api.services import webhooks
-from api.services.jobs import attempts, dispatch, events
+from api.services.jobs import attempts, capabilities, dispatch, events
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
@@ -31,6 +33,8 @@ class Summary:
     checked: int = 0
     retried: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    # Runners whose workers were asked again what they can do (their table was stale).
+    runners_asked: list[str] = field(default_factory=list)
 
 
 def _lost_because(settings: Settings, job: Any, now: datetime) -> str | None:
@@ -90,4 +94,5 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 webhooks.job_ended(db, job)
                 db.commit()
                 summary.failed.append(str(job.id))
+    summary.runners_asked = capabilities.refresh_stale(settings)
     return summary

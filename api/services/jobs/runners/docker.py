@@ -1,6 +1,7 @@
 """The Docker runner: one container per attempt of the worker image (`infra/`), named
-after the job so cancel and status find it; `--gpus all` only when the job asks for a
-GPU. Talks to the engine through the `docker` CLI (DOCKER_HOST selects the engine).
+after the job so cancel and status find it; `--gpus` only when the job asks for a GPU:
+the devices admission gave it, else the count it asked for. Talks to the engine through
+the `docker` CLI (DOCKER_HOST selects the engine).
 
 The spec goes in as the VAP_JOB_SPEC environment variable: the container needs no
 shared folder, no credentials, only a route to the API's callback URL.
@@ -12,16 +13,37 @@ import os
 import shutil
 import subprocess
 
-from api.services.jobs.runners.base import Runner, RunnerUnavailable, RunState
+from api.services.jobs.runners.base import (
+    CAPABILITIES_TIMEOUT,
+    Runner,
+    RunnerUnavailable,
+    RunState,
+    read_report,
+)
 from api.settings import Settings
+from contract.capabilities import GpuRequest, WorkerCapabilities
 from contract.jobs import JobSpec
 
 _CLI_TIMEOUT = 60.0
 _STOP_GRACE = 10  # seconds between SIGTERM (the function may checkpoint) and SIGKILL
 
 
+_NO_GPU_RUNTIME = "capabilities: [[gpu]]"  # the engine's error when it has no NVIDIA runtime
+
+
 def container_name(spec: JobSpec) -> str:
     return f"vap-job-{spec.job_id}-a{spec.attempt}"
+
+
+def gpus_flag(spec: JobSpec) -> str | None:
+    """`docker run --gpus`'s value for the job: its devices, else the count it asked."""
+    resources = spec.resources
+    if not resources.gpu:
+        return None
+    if resources.gpu_devices:
+        # The quotes are Docker's own syntax for a list of devices.
+        return '"device=' + ",".join(map(str, resources.gpu_devices)) + '"'
+    return str(GpuRequest.parse(resources.gpu).count)
 
 
 class DockerRunner(Runner):
@@ -53,8 +75,9 @@ class DockerRunner(Runner):
         name = container_name(spec)
         args = ["run", "--detach", "--rm", "--name", name, "--label", f"vap.job={spec.job_id}"]
         args += ["--network", self.settings.docker_network]
-        if spec.resources.gpu:
-            args += ["--gpus", "all"]
+        gpus = gpus_flag(spec)
+        if gpus:
+            args += ["--gpus", gpus]
         if spec.resources.memory_mb:
             args += ["--memory", f"{spec.resources.memory_mb}m"]
         args += ["--env", "VAP_JOB_SPEC", self.settings.docker_image]
@@ -62,13 +85,29 @@ class DockerRunner(Runner):
         result = self._docker(*args, env={"VAP_JOB_SPEC": spec.model_dump_json()})
         if result.returncode != 0:
             error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output"
-            if "capabilities: [[gpu]]" in result.stderr:
+            if _NO_GPU_RUNTIME in result.stderr:
                 error = (
                     f"the job asks for a GPU and this Docker engine has no NVIDIA runtime ({error})"
                 )
             self._docker("rm", "--force", name)  # a failed --gpus run leaves a Created container
             raise RunnerUnavailable(f"docker run failed: {error}")
         return name
+
+    def capabilities(self) -> WorkerCapabilities:
+        """Asked of the worker image: `docker run --rm IMAGE capabilities`, given every
+        GPU the engine has so the report lists them; without, when it has no NVIDIA
+        runtime (the report then says the workers see no GPU)."""
+        image = self.settings.docker_image
+        where = f"The worker image {image}"
+        base = ["run", "--rm", "--network", "none", "--label", "vap.capabilities=1"]
+        result = self._docker(*base, "--gpus", "all", image, "capabilities",
+                              timeout=CAPABILITIES_TIMEOUT)  # fmt: skip
+        if result.returncode != 0 and _NO_GPU_RUNTIME in result.stderr:
+            result = self._docker(*base, image, "capabilities", timeout=CAPABILITIES_TIMEOUT)
+        if result.returncode != 0:
+            error = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RunnerUnavailable(f"{where} could not be run: {error}")
+        return read_report(result.stdout, where)
 
     def cancel(self, ref: str) -> None:
         result = self._docker("stop", "--time", str(_STOP_GRACE), ref, timeout=_STOP_GRACE + 30)

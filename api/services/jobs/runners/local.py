@@ -1,6 +1,9 @@
 """The local runner (the default): `python -m functions.<name> SPEC_FILE` as a child
 process of the API, in its own process group so cancel stops everything it started.
 
+The worker interpreter is LOCAL_WORKER_PYTHON when set: a Python of its own worker
+environment (the project with the `worker` extra), so the API's can stay `.[api]` only,
+the shape it is deployed in. Unset, it is the API's own interpreter with this checkout.
 The child gets the spec and nothing else: the API's database URL, secret key and
 storage credentials are removed from its environment.
 """
@@ -17,8 +20,15 @@ import threading
 import time
 from pathlib import Path
 
-from api.services.jobs.runners.base import Runner, RunnerUnavailable, RunState
+from api.services.jobs.runners.base import (
+    CAPABILITIES_TIMEOUT,
+    Runner,
+    RunnerUnavailable,
+    RunState,
+    read_report,
+)
 from api.settings import Settings
+from contract.capabilities import WorkerCapabilities
 from contract.jobs import FUNCTION_FOR_KIND, JobSpec
 
 _SECRET_PREFIXES = ("DATABASE_", "SECRET_KEY", "S3_", "AWS_", "ANTHROPIC_", "MODAL_TOKEN")
@@ -26,10 +36,19 @@ _GRACE_SECONDS = 5.0
 _PROJECT_ROOT = Path(__file__).resolve().parents[4]
 
 
-def worker_environment() -> dict[str, str]:
+def worker_environment(own_interpreter: bool = True) -> dict[str, str]:
+    """The API's environment without its secrets. With the API's own interpreter the
+    functions come from this checkout, however the API was started; a worker
+    interpreter of its own imports them from its own environment, and nothing of the
+    API's (its PYTHONPATH included) may shadow that."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_SECRET_PREFIXES)}
-    # The functions package must be importable however the API was started.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+    if own_interpreter:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH")) if p
+        )
+    else:
+        env.pop("PYTHONPATH", None)
+        env.pop("PYTHONHOME", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -39,6 +58,8 @@ class LocalRunner(Runner):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.python = settings.local_worker_python or sys.executable
+        self.env = worker_environment(own_interpreter=not settings.local_worker_python)
 
     def _folder(self, spec: JobSpec) -> Path:
         return Path(self.settings.data_dir).resolve() / "jobs" / spec.job_id
@@ -52,11 +73,11 @@ class LocalRunner(Runner):
         log = open(folder / f"attempt-{spec.attempt}.log", "ab")  # noqa: SIM115 - the child owns it
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", f"functions.{FUNCTION_FOR_KIND[spec.kind]}", str(spec_file)],
+                [self.python, "-m", f"functions.{FUNCTION_FOR_KIND[spec.kind]}", str(spec_file)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=worker_environment(),
+                env=self._env_for(spec),
                 cwd=folder,
                 start_new_session=True,
             )
@@ -68,6 +89,32 @@ class LocalRunner(Runner):
         threading.Thread(target=proc.wait, daemon=True).start()
         # The host too: another API replica must not mistake this pid for one of its own.
         return f"{socket.gethostname()}:{proc.pid}"
+
+    def _env_for(self, spec: JobSpec) -> dict[str, str]:
+        if spec.resources.gpu_devices is None:
+            return self.env
+        # The devices the API picked for this job's GPU request, and no others.
+        return {**self.env, "CUDA_VISIBLE_DEVICES": ",".join(map(str, spec.resources.gpu_devices))}
+
+    def capabilities(self) -> WorkerCapabilities:
+        """Asked of the worker interpreter itself: `python -m functions capabilities`."""
+        where = f"The local worker interpreter {self.python}"
+        try:
+            done = subprocess.run(
+                [self.python, "-m", "functions", "capabilities"],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=self.env,
+                timeout=CAPABILITIES_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RunnerUnavailable(f"{where} could not be run: {exc}") from None
+        if done.returncode != 0:
+            error = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RunnerUnavailable(f"{where} failed (exit {done.returncode}): {error}")
+        return read_report(done.stdout, where)
 
     @staticmethod
     def _pid(ref: str) -> int | None:

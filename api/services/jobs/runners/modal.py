@@ -8,13 +8,21 @@ job fails at once with the reason. `modal` is imported only here, only when used
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeVar
 
-from api.services.jobs.runners.base import Runner, RunnerUnavailable, RunState
+from api.services.jobs.runners.base import (
+    CAPABILITIES_TIMEOUT,
+    Runner,
+    RunnerUnavailable,
+    RunState,
+    read_report,
+)
 from api.settings import Settings
+from contract.capabilities import GpuRequest, WorkerCapabilities
 from contract.jobs import FUNCTION_FOR_KIND, JobSpec
 
 T = TypeVar("T")
@@ -40,6 +48,12 @@ class _Modal:
         return modal.FunctionCall.from_id(call_id)
 
 
+def modal_gpu(request: str) -> str:
+    """A GPU request as Modal's `gpu=` reads it: "T4", "H100:2" (admission has replaced
+    "any" with the deployed app's default type)."""
+    return str(GpuRequest.parse(request))
+
+
 # Where the runner finds Modal. Tests put a stand-in here (Modal's cloud is out of reach).
 client_factory: Callable[[], ModalClient] = _Modal
 
@@ -51,13 +65,14 @@ class ModalRunner(Runner):
         self.settings = settings
         self.client = client_factory()
 
-    def _bounded(self, what: str, fn: Callable[[], T]) -> T:
+    def _bounded(self, what: str, fn: Callable[[], T], timeout: float | None = None) -> T:
+        timeout = timeout or self.settings.modal_call_timeout_seconds
         future = _pool.submit(fn)
         try:
-            return future.result(timeout=self.settings.modal_call_timeout_seconds)
+            return future.result(timeout=timeout)
         except FutureTimeout:
             raise RunnerUnavailable(
-                f"Modal did not answer {what} within {self.settings.modal_call_timeout_seconds} s "
+                f"Modal did not answer {what} within {timeout:g} s "
                 "(is this machine able to reach Modal?)"
             ) from None
         except RunnerUnavailable:
@@ -71,9 +86,24 @@ class ModalRunner(Runner):
 
         def spawn() -> str:
             function = self.client.function(app, name, env)
+            if spec.resources.gpu:  # the deployed function's GPU is only its default
+                function = function.with_options(gpu=modal_gpu(spec.resources.gpu))
             return str(function.spawn(spec.model_dump(mode="json")).object_id)
 
         return self._bounded(f"spawn of {app}.{name}", spawn)
+
+    def capabilities(self) -> WorkerCapabilities:
+        """The deployed app's `capabilities` function: its image's own table, with the
+        GPU types its functions may be given (modal_app.py)."""
+        app, env = self.settings.modal_app_name, self.settings.modal_environment or None
+
+        def ask() -> WorkerCapabilities:
+            report = self.client.function(app, "capabilities", env).remote()
+            return read_report(json.dumps(report), f"Modal's {app}.capabilities")
+
+        # A cold container of the worker image takes longer than a spawn.
+        timeout = max(CAPABILITIES_TIMEOUT, self.settings.modal_call_timeout_seconds)
+        return self._bounded(f"capabilities of {app}", ask, timeout)
 
     def cancel(self, ref: str) -> None:
         self._bounded("cancel", lambda: self.client.call(ref).cancel(terminate_containers=True))
