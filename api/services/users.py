@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.passwords import dummy_verify, hash_password, verify_password
-from api.db.models import ROLE_RANK, User, UserRole
+from api.db.models import ROLE_RANK, Installation, User, UserRole
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from api.schemas.common import Page, PageParams
 from api.schemas.users import UserAdminUpdate, UserCreate, UserRead, UserUpdateMe
@@ -25,7 +25,6 @@ def register(db: Session, settings: Settings, data: UserCreate) -> User:
     email = data.email.lower()
     if db.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict("An account with this email already exists", code="email_taken")
-    is_first = db.scalar(select(func.count()).select_from(User)) == 0
     user = User(
         email=email,
         hashed_password=hash_password(data.password),
@@ -33,15 +32,30 @@ def register(db: Session, settings: Settings, data: UserCreate) -> User:
         company=data.company,
         division=data.division,
         department=data.department,
-        role=UserRole.ADMIN if is_first else UserRole(settings.default_user_role),
+        role=UserRole(settings.default_user_role),
     )
     db.add(user)
     try:
-        db.commit()
+        db.flush()
     except IntegrityError as exc:  # a concurrent registration of the same email
         db.rollback()
         raise Conflict("An account with this email already exists", code="email_taken") from exc
+    if db.get(Installation, 1) is None and _found(db, user):
+        user.role = UserRole.ADMIN
+    db.commit()
     return user
+
+
+def _found(db: Session, user: User) -> bool:
+    """Whether `user` founds the installation: only one registration's insert of the
+    installation row succeeds, however many race (counting users first would let
+    every racer see zero)."""
+    try:
+        with db.begin_nested():
+            db.add(Installation(id=1, founder_id=user.id))
+    except IntegrityError:
+        return False  # another registration founded it first
+    return True
 
 
 def authenticate(db: Session, email: str, password: str) -> User:

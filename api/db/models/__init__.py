@@ -35,7 +35,7 @@ from api.db.models.jobs import (
 )
 from api.db.models.projects import Project
 from api.db.models.runners import RunnerCapabilities
-from api.db.models.users import ROLE_RANK, Organization, User, UserRole
+from api.db.models.users import ROLE_RANK, Installation, Organization, User, UserRole
 from api.db.models.webhooks import Webhook, WebhookDelivery
 from api.db.models.weights import PretrainedWeight
 
@@ -55,6 +55,7 @@ __all__ = [
     "DeploymentStrategy",
     "EndpointCounter",
     "ExportFormat",
+    "Installation",
     "RunnerCapabilities",
     "DiagnosticJob",
     "ExportJob",

@@ -9,7 +9,7 @@ from api.db.base import Base, Timestamps, UUIDPrimaryKey
 from api.db.models._enum import str_enum
 from api.roles import ROLE_RANK, UserRole
 
-__all__ = ["ROLE_RANK", "Organization", "User", "UserRole"]
+__all__ = ["ROLE_RANK", "Installation", "Organization", "User", "UserRole"]
 
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):
@@ -52,3 +52,16 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == UserRole.ADMIN
+
+
+class Installation(Base):
+    """One row, written by the registration that founds the installation: the account
+    that writes it is the admin. Its primary key is always 1, so under any race exactly
+    one registration's insert succeeds (PostgreSQL and SQLite alike)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    founder_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
