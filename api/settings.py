@@ -106,6 +106,9 @@ class Settings(BaseSettings):
 
     # The pay-per-call endpoint (POST /v1/infer/{deployment_id}).
     infer_max_request_mb: int = Field(default=20, ge=1)
+    # Calls with an invalid API key one address may make to one deployment in a minute
+    # before it is answered 429 until the minute ends (key guessing, billing abuse).
+    infer_auth_failures_per_minute: int = Field(default=20, ge=1)
     infer_max_image_pixels: int = Field(default=40_000_000, ge=1)
     # ONNX Runtime sessions each API process keeps loaded (least recently used go first);
     # their files are cached under data_dir/endpoint-models.

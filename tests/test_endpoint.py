@@ -178,8 +178,9 @@ def test_keys_and_ids_are_checked_before_anything_else(client, make_user):
     rotated = client.post(f"/api/v1/deployments/{first.id}/api-keys", headers=owner.headers)
     assert code(first.call(**image)) == (401, "invalid_api_key")
     assert first.call(key=rotated.json()["api_key"], **image).status_code == 200
-    # Unauthorised calls are metered against the deployment they named, without a key.
-    assert first.usage()["by_outcome"] == {"client_error": 6, "ok": 1}
+    # Calls without a valid key are nobody's to pay: not the owner's (who did not make
+    # them); the owner's own key of another deployment is theirs.
+    assert first.usage()["by_outcome"] == {"client_error": 1, "ok": 1}
     assert stranger.usage()["by_outcome"] == {}  # a foreign key's call is not theirs to pay
 
 
@@ -224,7 +225,7 @@ def test_a_key_admitted_before_still_hears_its_refusals_first(endpoint):
     assert code(endpoint.call(**bad)) == (422, "bad_image")  # admitted: the body's fault
     assert client.post(f"{base}/api-keys", headers=h).status_code == 201
     assert code(endpoint.call(**bad)) == (401, "invalid_api_key")
-    assert endpoint.usage()["by_outcome"] == {"ok": 2, "client_error": 3}
+    assert endpoint.usage()["by_outcome"] == {"ok": 2, "client_error": 2}  # not the 401
     assert endpoint.usage()["quota_used"] == 3  # inactive and revoked: not counted
 
 
@@ -641,3 +642,40 @@ def test_a_stored_model_that_does_not_match_its_checksum_is_refused(client, make
     r = endpoint.call(**_json(_png()))
     assert (r.status_code, r.json()["error"]["code"]) == (503, "model_unavailable")
     assert endpoint.usage()["by_outcome"] == {"server_error": 1}
+
+
+def test_calls_with_a_wrong_key_are_never_billed_and_are_throttled(endpoint):
+    """200 calls with a well-formed key that is not the deployment's: none touches the
+    owner's usage or quota, and past the per-minute allowance the address is answered
+    429 with Retry-After; a valid key from the same address still gets through."""
+    from api.services.endpoint import limits
+    from api.settings import get_settings
+
+    allowed = get_settings().infer_auth_failures_per_minute
+    image = _json(_png())
+    # Shares the real key's prefix, differs in its tail: a check of the prefix alone
+    # would let it through.
+    forged = endpoint.key[:-6] + ("AAAAAA" if not endpoint.key.endswith("AAAAAA") else "BBBBBB")
+    answers = [endpoint.call(key=forged, **image) for _ in range(200)]
+    statuses = [r.status_code for r in answers]
+    assert statuses[:allowed] == [401] * allowed
+    throttled = [r for r in answers if r.status_code == 429]
+    # A minute may turn during the loop and allow one more batch of 401s, no more.
+    assert len(throttled) >= 200 - 2 * allowed and set(statuses) == {401, 429}
+    assert {r.json()["error"]["code"] for r in throttled} == {"auth_throttled"}
+    assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in throttled)
+    usage = endpoint.usage()
+    assert usage["requests_this_month"] == 0 and usage["by_outcome"] == {}
+    assert usage["quota_used"] == 0
+    assert endpoint.call(**image).status_code == 200  # the real key: not throttled
+    assert endpoint.usage()["requests_this_month"] == 1
+    # Per address: another one starts from nothing.
+    from datetime import UTC, datetime
+
+    from api.db.session import new_session
+
+    with new_session() as db:
+        other = limits.refuse_failed_auth(
+            db, uuid.UUID(endpoint.id), "198.51.100.7", allowed, datetime.now(UTC)
+        )
+    assert other is None

@@ -27,12 +27,14 @@ async def infer(deployment_id: uuid.UUID, request: Request, settings: SettingsDe
     """Predict one image with the deployment's model: `Authorization: Bearer <API key>`,
     JSON `{"image": "<base64>", "confidence_threshold"?, "iou_threshold"?,
     "max_detections"?, "top_k"?}` or a multipart form with a `file` and the same fields.
-    Answers the prediction with X-RateLimit-* headers; 429 with Retry-After over the tier."""
+    Answers the prediction with X-RateLimit-* headers; 429 with Retry-After over the tier,
+    and to an address that keeps calling with an invalid key."""
     declared = request.headers.get("content-length")
     body, headers, meter_later = await calls.infer(
         settings,
         deployment_id,
         request.headers.get("authorization"),
+        request.client.host if request.client else "unknown",
         request.headers.get("content-type", ""),
         int(declared) if declared and declared.isdigit() else None,
         request.stream(),

@@ -81,8 +81,8 @@ _BY_KEY_HASH = (
 def authenticate(
     db: Session, deployment_id: uuid.UUID, authorization: str | None
 ) -> tuple[Meter | None, Target | ApiError]:
-    """Whom the call is billed to (None: nobody, the deployment does not exist) and either
-    what it runs or the error to answer."""
+    """Whom the call is billed to (None: nobody, when the deployment does not exist or
+    the call has no valid key) and either what it runs or the error to answer."""
     key = keys.bearer_key(authorization)
     found = None
     if key is not None:
@@ -95,8 +95,8 @@ def authenticate(
     requested = db.get(Deployment, deployment_id)
     if requested is None:
         return None, _not_found()
-    if found is None:
-        return Meter(requested.id, requested.user_id, None), Unauthorized(
+    if found is None:  # nobody the call can be billed to: not its owner, who did not make it
+        return None, Unauthorized(
             "A valid API key of this deployment is required (Authorization: Bearer vap_live_...)",
             code="invalid_api_key",
         )
@@ -151,12 +151,13 @@ def last_admitted(deployment_id: uuid.UUID, authorization: str | None) -> Target
 
 
 def admit(
-    settings: Settings, deployment_id: uuid.UUID, authorization: str | None
+    settings: Settings, deployment_id: uuid.UUID, authorization: str | None, client: str
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
-    """Authenticate, check the status and count the call against the tier's limits."""
+    """Authenticate, check the status and count the call against the tier's limits.
+    `client`: the caller's address, whose failed authentications are throttled."""
     key = keys.bearer_key(authorization)
     digest = keys.hash_key(key) if key is not None else None
-    meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest)
+    meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest, client)
     if digest is not None:
         if isinstance(outcome, Target) and admitted is not None:
             if len(_LAST_ADMITTED) >= _LAST_ADMITTED_MAX:
@@ -168,7 +169,11 @@ def admit(
 
 
 def _admit(
-    settings: Settings, deployment_id: uuid.UUID, authorization: str | None, digest: str | None
+    settings: Settings,
+    deployment_id: uuid.UUID,
+    authorization: str | None,
+    digest: str | None,
+    client: str,
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """`digest`: the sha256 of the header's key, None when it holds none."""
     with new_session(settings) as db:
@@ -177,6 +182,12 @@ def _admit(
             if admitted is not None:
                 return admitted
         meter, outcome = authenticate(db, deployment_id, authorization)
+        if isinstance(outcome, Unauthorized):
+            throttled = limits.refuse_failed_auth(
+                db, deployment_id, client, settings.infer_auth_failures_per_minute,
+                datetime.now(UTC),
+            )  # fmt: skip
+            return meter, throttled or outcome, None
         if isinstance(outcome, ApiError):
             return meter, outcome, None
         if outcome.status != DeploymentStatus.ACTIVE:

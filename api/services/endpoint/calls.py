@@ -11,7 +11,9 @@ before any fault of its body.
 Authorisation answers, in this order:
 - 404 `not_found`: no deployment has this id (deleted ones are gone), or the key is a
   valid key of another user's deployment (exactly as a missing one);
-- 401 `invalid_api_key`: no key, a malformed, unknown, revoked or expired one;
+- 401 `invalid_api_key`: no key, a malformed, unknown, revoked or expired one (never
+  billed to the deployment's owner; past INFER_AUTH_FAILURES_PER_MINUTE of them from one
+  address at one deployment, 429 `auth_throttled` with Retry-After until the minute ends);
 - 403 `key_not_for_deployment`: a valid key of another deployment of the same user;
 - 409 `inactive`: the deployment is not active;
 - 429 `rate_limited` / `quota_exceeded`.
@@ -163,6 +165,7 @@ async def infer(
     settings: Settings,
     deployment_id: uuid.UUID,
     authorization: str | None,
+    client: str,
     content_type: str,
     content_length: int | None,
     chunks: AsyncIterator[bytes],
@@ -177,7 +180,12 @@ async def infer(
     a byte of the body is read."""
     started = time.perf_counter()
     admitting = _ADMISSIONS.submit(
-        contextvars.copy_context().run, admission.admit, settings, deployment_id, authorization
+        contextvars.copy_context().run,
+        admission.admit,
+        settings,
+        deployment_id,
+        authorization,
+        client,
     )
     guess = admission.last_admitted(deployment_id, authorization)
     sent = content_length or 0

@@ -15,6 +15,7 @@ call refused by the rate limit is taken back in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from dataclasses import dataclass
@@ -146,6 +147,47 @@ def _bump(
         },
     )
     return {period: int(count) for period, count in rows}
+
+
+_BUMP_ONE = text(
+    "INSERT INTO endpoint_counters (deployment_id, period, window_start, count) "
+    "VALUES (:deployment_id, :period, :window_start, 1)" + COUNT_ONE
+).bindparams(
+    bindparam("deployment_id", type_=EndpointCounter.__table__.c.deployment_id.type),
+    bindparam("window_start", type_=EndpointCounter.__table__.c.window_start.type),
+)
+
+
+def failure_period(client: str) -> str:
+    """The counter of one client address's failed authentications (a digest: the
+    period column is short, and addresses are not kept in clear)."""
+    return "auth:" + hashlib.sha256(client.encode()).hexdigest()[:11]
+
+
+def refuse_failed_auth(
+    db: Session, deployment_id: uuid.UUID, client: str, per_minute: int, now: datetime
+) -> TooManyRequests | None:
+    """Count one failed authentication of `client` at this deployment (commits); the
+    429 to answer once it has failed more than `per_minute` times this minute. Such
+    calls never count against the deployment's own limits or its owner's usage."""
+    from api.db.session import relax_durability
+
+    start, end = minute_window(now)
+    relax_durability(db)
+    params = {"deployment_id": deployment_id, "period": failure_period(client),
+              "window_start": start}  # fmt: skip
+    failures = int(db.execute(_BUMP_ONE, params).one().count)
+    db.commit()
+    if failures <= per_minute:
+        return None
+    return _refused(
+        "auth_throttled",
+        f"Too many calls with an invalid API key from this address (over {per_minute} a "
+        "minute); wait before trying again",
+        per_minute,
+        end,
+        now,
+    )
 
 
 def settle_refusal(
