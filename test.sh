@@ -16,5 +16,20 @@ if { ! command -v dockerd || ! command -v debootstrap; } >/dev/null 2>&1 \
   apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null 2>&1 \
     || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null; }
 fi
+# The web console's browser tests (tests/web/) drive Debian's chromium, and its build
+# (scripts/build_web.sh) needs Node.js and npm: install them when missing and this user can.
+if { ! command -v chromium || ! command -v npm; } >/dev/null 2>&1 \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  web_packages=chromium
+  command -v npm >/dev/null || web_packages="$web_packages nodejs npm"
+  echo "Installing $web_packages for the web console's tests ..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $web_packages >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $web_packages >/dev/null; }
+fi
+# The shape the platform ships in is tested too (tests/test_split_shape.py): the API from
+# an environment with only the `api` extra, workers from one with only the `worker` extra.
+scripts/venv.sh api >/dev/null
+scripts/venv.sh worker >/dev/null
 venv=$(scripts/venv.sh api,worker,modal,dev)
 exec "$venv/bin/python" -m pytest "$@"

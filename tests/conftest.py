@@ -194,9 +194,10 @@ def upload_dataset(
 
 
 @contextlib.contextmanager
-def api_process(**env_overrides: str) -> Iterator[str]:
+def api_process(python: str | None = None, **env_overrides: str) -> Iterator[str]:
     """The API as a real process on a free port, on the test database; its base URL.
-    `env_overrides` reach the API and, through its local runner, the workers it starts."""
+    `python`: the interpreter it runs in (default: this one). `env_overrides` reach the
+    API and, through its local runner, the workers it starts."""
     import signal
     import socket
     import subprocess
@@ -218,7 +219,7 @@ def api_process(**env_overrides: str) -> Iterator[str]:
     }
     log_path = DATA_DIR / f"live-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115
-    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    command = [python or sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
