@@ -276,6 +276,14 @@ def docker_engine():  # type: ignore[no-untyped-def]
         engine.stop()
 
 
+@pytest.fixture(scope="session")
+def worker_image(docker_engine):  # type: ignore[no-untyped-def]
+    """The real worker image (infra/Dockerfile.worker: torch and the worker extra) built on
+    docker_engine's engine; its tag. Minutes the first time on a machine, then seconds
+    (tests/docker_engine.py keeps the engine's data root as a template)."""
+    return docker_engine.build_worker_image()
+
+
 @pytest.fixture()
 def api(live_server):  # type: ignore[no-untyped-def]
     """An httpx client logged in to the live server as a new user."""
