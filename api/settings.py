@@ -12,10 +12,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["admin", "manager", "engineer_ii", "engineer_i", "guest"]
+
+
+class JobLimits(BaseModel):
+    """What one role's jobs may take (api/services/jobs/slots.py)."""
+
+    running: int = Field(ge=1)  # jobs dispatched at once
+    waiting: int = Field(ge=0)  # jobs waiting in line for a slot
+    max_attempts: int = Field(ge=1, le=10)  # attempts one job may ask for
+    max_timeout_hours: float = Field(gt=0, le=7 * 24)  # how long one job may run
+
+
+DEFAULT_JOB_LIMITS: dict[Role, JobLimits] = {
+    "guest": JobLimits(running=1, waiting=3, max_attempts=2, max_timeout_hours=2),
+    "engineer_i": JobLimits(running=2, waiting=10, max_attempts=3, max_timeout_hours=24),
+    "engineer_ii": JobLimits(running=4, waiting=20, max_attempts=5, max_timeout_hours=72),
+    "manager": JobLimits(running=8, waiting=50, max_attempts=10, max_timeout_hours=168),
+    "admin": JobLimits(running=16, waiting=100, max_attempts=10, max_timeout_hours=168),
+}
 
 
 class Settings(BaseSettings):
@@ -50,6 +68,10 @@ class Settings(BaseSettings):
     default_user_role: Role = "guest"
     guest_max_projects: int = 1
     guest_max_datasets: int = 1
+    # Per role: jobs running at once, waiting in line, attempts and hours one job may ask.
+    # JSON; roles left out keep their defaults, e.g. JOB_LIMITS='{"guest": {"running": 1,
+    # "waiting": 3, "max_attempts": 2, "max_timeout_hours": 2}}'
+    job_limits: dict[Role, JobLimits] = Field(default_factory=lambda: dict(DEFAULT_JOB_LIMITS))
 
     storage_backend: Literal["local", "s3"] = "local"
     # Empty means data_dir/storage.
@@ -127,6 +149,11 @@ class Settings(BaseSettings):
     def _empty_means_default(cls, value: object) -> object:
         # `STORAGE_LOCAL_ROOT=` in a .env would otherwise be Path("."): the working folder.
         return None if value == "" else value
+
+    @field_validator("job_limits", mode="after")
+    @classmethod
+    def _every_role_has_limits(cls, value: dict[Role, JobLimits]) -> dict[Role, JobLimits]:
+        return {**DEFAULT_JOB_LIMITS, **value}
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

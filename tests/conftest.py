@@ -8,6 +8,7 @@ the same settings a deployment would. PostgreSQL is the real one on 127.0.0.1:54
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import tempfile
@@ -37,6 +38,14 @@ os.environ.update(
         "WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the test receivers listen on loopback
         # Workers' file cache and framework settings stay inside the test's folder.
         "VAP_CACHE_DIR": str(DATA_DIR / "cache"),
+        # Tests' users run many jobs at once; tests/test_job_slots.py checks the real
+        # per-role limits on a server of its own.
+        "JOB_LIMITS": json.dumps(
+            {
+                role: {"running": 50, "waiting": 100, "max_attempts": 10, "max_timeout_hours": 168}
+                for role in ("guest", "engineer_i", "engineer_ii", "manager", "admin")
+            }
+        ),
     }
 )
 

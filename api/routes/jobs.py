@@ -75,8 +75,8 @@ def artifacts(
 
 
 @router.post("/{job_id}/done", response_model=CallbackAck, response_model_exclude_none=True)
-def done(body: Done, claims: JobClaimsDep, db: SessionDep) -> CallbackAck:
-    return callbacks.done(db, claims, body)
+def done(body: Done, claims: JobClaimsDep, db: SessionDep, settings: SettingsDep) -> CallbackAck:
+    return callbacks.done(db, settings, claims, body)
 
 
 @router.get("/{job_id}/inputs/files")

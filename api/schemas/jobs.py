@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.common import ORMModel
 
@@ -19,6 +19,8 @@ class JobRead(ORMModel):
     attempt: int
     max_attempts: int
     progress_percent: float
+    # While the job waits for one of its owner's slots: its place in line (1: next).
+    queue_position: int | None = None
     error_message: str | None
     last_heartbeat_at: datetime | None
     created_at: datetime
@@ -35,6 +37,15 @@ class DiagnosticJobCreate(BaseModel):
     runner: Literal["local", "docker", "modal"] | None = None
     max_attempts: int = Field(default=1, ge=1, le=10)
     timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _fits_its_timeout(self) -> DiagnosticJobCreate:
+        if self.heartbeats * self.interval > self.timeout_seconds:
+            raise ValueError(
+                f"heartbeats x interval ({self.heartbeats * self.interval:g} s) must fit in "
+                f"timeout_seconds ({self.timeout_seconds})"
+            )
+        return self
 
 
 class DiagnosticJobRead(JobRead):

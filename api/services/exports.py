@@ -28,7 +28,7 @@ from api.schemas.exports import (
     ExportJobUpdate,
 )
 from api.services import model_jobs, ownership
-from api.services.jobs import capabilities
+from api.services.jobs import capabilities, slots
 from api.services.pagination import paginate
 from api.settings import Settings
 
@@ -45,6 +45,8 @@ def create(db: Session, settings: Settings, user: User, req: ExportJobCreate) ->
         quantization=req.quantization,
         gpu=req.gpu,
     )
+    slots.bound(settings, user, req)
+    slots.check(db, settings, user)
     snapshot_id = trained.dataset_snapshot_id
     if req.validation_dataset_id is not None:
         _, snapshot = model_jobs.dataset_snapshot(

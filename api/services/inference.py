@@ -16,7 +16,7 @@ from api.schemas.common import Page, PageParams
 from api.schemas.evaluation import InferenceJobCreate, InferenceJobRead, InferenceOptions
 from api.services import model_jobs, ownership
 from api.services.datasets.images import inspect_image
-from api.services.jobs import capabilities
+from api.services.jobs import capabilities, slots
 from api.services.pagination import paginate
 from api.services.storage import get_storage
 from api.services.uploaded_files import safe_name, save_stream
@@ -43,6 +43,8 @@ def create_for_dataset(
 ) -> InferenceJob:
     trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
     admitted = capabilities.require(settings, req.runner, framework=trained.framework, gpu=req.gpu)
+    slots.bound(settings, user, req)
+    slots.check(db, settings, user)
     dataset, snapshot = model_jobs.dataset_snapshot(
         db, settings, user, req.dataset_id, trained, labelled=False
     )
@@ -70,6 +72,7 @@ def create_for_upload(
     over the pixel limit, answers 422 and nothing is kept) and start the job."""
     trained, checkpoint = model_jobs.source(db, user, training_job_id, opts.checkpoint)
     capabilities.require(settings, None, framework=trained.framework)
+    slots.check(db, settings, user)
     if not files:
         raise BadRequest("Send at least one image", code="no_images")
     if len(files) > MAX_UPLOAD_IMAGES:

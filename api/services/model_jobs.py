@@ -12,7 +12,7 @@ from api.db.models import Dataset, DatasetSnapshot, DatasetStatus, TrainingJob, 
 from api.errors import Conflict, Unprocessable
 from api.services import ownership
 from api.services.datasets import snapshots
-from api.services.jobs import dispatch, events
+from api.services.jobs import events, slots
 from api.services.training import checkpoint_of
 from api.settings import Settings
 
@@ -81,4 +81,4 @@ def start(db: Session, settings: Settings, job: Any) -> Any:
     db.add(job)
     db.flush()
     events.append(db, job, "status", {"status": "pending"})
-    return dispatch.submit(db, settings, job)
+    return slots.start(db, settings, job)

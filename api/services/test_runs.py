@@ -10,7 +10,7 @@ from api.db.models import TestRun, User
 from api.schemas.common import Page, PageParams
 from api.schemas.evaluation import TestRunCreate, TestRunRead
 from api.services import model_jobs, ownership
-from api.services.jobs import capabilities
+from api.services.jobs import capabilities, slots
 from api.services.pagination import paginate
 from api.settings import Settings
 
@@ -18,6 +18,8 @@ from api.settings import Settings
 def create(db: Session, settings: Settings, user: User, req: TestRunCreate) -> TestRun:
     trained, checkpoint = model_jobs.source(db, user, req.training_job_id, req.checkpoint)
     admitted = capabilities.require(settings, req.runner, framework=trained.framework, gpu=req.gpu)
+    slots.bound(settings, user, req)
+    slots.check(db, settings, user)
     dataset, snapshot = model_jobs.dataset_snapshot(
         db, settings, user, req.dataset_id, trained, labelled=True
     )

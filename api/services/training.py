@@ -36,7 +36,7 @@ from api.schemas.training import (
 )
 from api.services import ownership
 from api.services.datasets import snapshots
-from api.services.jobs import capabilities, dispatch, events
+from api.services.jobs import capabilities, events, slots
 from api.services.pagination import paginate
 from api.settings import Settings
 from contract import catalog, training_config
@@ -83,6 +83,9 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
         raise _invalid("dataset_id", f"the dataset holds {dataset.task_type} labels, "
                        f"not {task_type}", "bad_task")  # fmt: skip
     config = validated_config(req, task_type)
+    slots.bound(settings, user, req)
+    if req.start:
+        slots.check(db, settings, user)
     admitted = capabilities.require(settings, req.runner, framework=req.framework, gpu=req.gpu)
     weight_id = None
     if req.pretrained_weight_id is not None:
@@ -114,7 +117,7 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
     if not req.start:
         db.commit()
         return job
-    return dispatch.submit(db, settings, job)  # type: ignore[no-any-return]
+    return slots.start(db, settings, job)
 
 
 def start(db: Session, settings: Settings, user: User, job_id: uuid.UUID) -> TrainingJob:
@@ -124,7 +127,7 @@ def start(db: Session, settings: Settings, user: User, job_id: uuid.UUID) -> Tra
         raise Conflict(
             f"The job is {job.status.value}: only a pending job starts", code="not_pending"
         )
-    return dispatch.submit(db, settings, job)  # type: ignore[no-any-return]
+    return slots.start(db, settings, job)
 
 
 def resume(
@@ -154,7 +157,7 @@ def resume(
     job.max_attempts = max(job.max_attempts, job.attempt + 1)  # a user's resume is one more
     events.append(db, job, "resumed", {"from_epoch": job.last_checkpoint_epoch, "epochs": target,
                                        "by": str(user.id)})  # fmt: skip
-    return dispatch.submit(db, settings, job)  # type: ignore[no-any-return]
+    return slots.start(db, settings, job)
 
 
 def _for_write_locked(db: Session, user: User, job_id: uuid.UUID) -> TrainingJob:

@@ -64,6 +64,9 @@ class DispatchedJob(UUIDPrimaryKey, Timestamps):
     last_event_seq: Mapped[int] = mapped_column(default=0)  # the job's newest job_events.seq
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(index=True)
     progress_percent: Mapped[float] = mapped_column(default=0.0)
+    # Set while the job waits for one of its owner's slots (1: next); None once
+    # dispatched (api/services/jobs/slots.py).
+    queue_position: Mapped[int | None]
 
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

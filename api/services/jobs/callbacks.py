@@ -20,7 +20,7 @@ from api.db.models import TERMINAL_STATUSES, JobKind, JobStatus
 from api.db.session import relax_durability
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
 from api.services import webhooks
-from api.services.jobs import attempts, events, progress
+from api.services.jobs import attempts, events, progress, slots
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
 from contract.jobs import (
@@ -180,7 +180,7 @@ def _record_export(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
     exports.record_artifacts(job, data)
 
 
-def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
+def done(db: Session, settings: Any, claims: JobClaims, body: Done) -> CallbackAck:
     job, ack = _admit(db, claims, body, "done")
     if ack:
         return ack
@@ -209,6 +209,7 @@ def done(db: Session, claims: JobClaims, body: Done) -> CallbackAck:
     )
     webhooks.job_ended(db, job)
     db.commit()
+    slots.promote(db, settings, job.user_id)  # the owner's next job in line takes the slot
     return CallbackAck(applied=True)
 
 

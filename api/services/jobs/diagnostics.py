@@ -6,11 +6,13 @@ from sqlalchemy.orm import Session
 
 from api.db.models import DiagnosticJob, User
 from api.schemas.jobs import DiagnosticJobCreate
-from api.services.jobs import dispatch, events
+from api.services.jobs import events, slots
 from api.settings import Settings
 
 
 def create(db: Session, settings: Settings, user: User, req: DiagnosticJobCreate) -> DiagnosticJob:
+    slots.bound(settings, user, req)
+    slots.check(db, settings, user)
     config = req.model_dump(include={"heartbeats", "interval", "fail", "crash_after"})
     job = DiagnosticJob(
         user_id=user.id,
@@ -25,4 +27,4 @@ def create(db: Session, settings: Settings, user: User, req: DiagnosticJobCreate
     db.add(job)
     db.flush()
     events.append(db, job, "status", {"status": "pending"})
-    return dispatch.submit(db, settings, job)  # type: ignore[no-any-return]
+    return slots.start(db, settings, job)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.db.models import TERMINAL_STATUSES, JobStatus, User
 from api.errors import Conflict, NotFound
 from api.services import ownership, webhooks
-from api.services.jobs import attempts, events
+from api.services.jobs import attempts, events, slots
 from api.services.jobs.kinds import find
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
@@ -36,15 +36,18 @@ def cancel(db: Session, settings: Settings, user: User, model: Any, job_id: uuid
     if job.status in TERMINAL_STATUSES:
         raise Conflict(f"The job already ended: {job.status.value}", code="job_ended")
     now = datetime.now(UTC)
+    waited = job.queue_position is not None
     job.status = JobStatus.CANCELLED
     job.completed_at = now
+    slots.leave_line(job)
     attempts.close(db, job, "cancelled", now)
     events.append(db, job, "status", {"status": "cancelled", "by": str(user.id)})
     webhooks.job_ended(db, job)
     # Committed first: callbacks arriving while the run stops already see `cancelled`.
     db.commit()
-    if job.runner and job.runner_ref:
+    if job.runner and job.runner_ref and not waited:
         # Unreachable runner: the run's next callback is answered `cancel`.
         with contextlib.suppress(RunnerUnavailable):
             get_runner(job.runner, settings).cancel(job.runner_ref)
+    slots.promote(db, settings, job.user_id)  # its slot, or its place in line, is free
     return job

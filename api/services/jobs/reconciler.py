@@ -11,6 +11,7 @@ where the API is serverless.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import JobStatus
 from api.services import webhooks
-from api.services.jobs import attempts, capabilities, dispatch, events
+from api.services.jobs import attempts, capabilities, dispatch, events, slots
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
@@ -56,7 +57,10 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
     now = now or datetime.now(UTC)
     summary = Summary()
     for model in JOB_MODELS.values():
-        candidates = db.scalars(select(model.id).where(model.status.in_(_ACTIVE))).all()
+        # Jobs waiting in line for a slot have no worker to lose.
+        candidates = db.scalars(
+            select(model.id).where(model.status.in_(_ACTIVE), model.queue_position.is_(None))
+        ).all()
         for job_id in candidates:
             summary.checked += 1
             # Locked and re-read: a callback or another reconciler may have moved it.
@@ -69,6 +73,7 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 db.rollback()
                 continue
             attempts.close(db, job, "lost", now, reason)
+            _end_run(settings, job)
             if job.attempt < job.max_attempts:
                 events.append(
                     db,
@@ -94,5 +99,16 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 webhooks.job_ended(db, job)
                 db.commit()
                 summary.failed.append(str(job.id))
+    slots.promote_everyone(db, settings)  # ended jobs' slots, whoever's they were
     summary.runners_asked = capabilities.refresh_stale(settings)
     return summary
+
+
+def _end_run(settings: Settings, job: Any) -> None:
+    """Make sure a lost attempt's run is over before another takes its place: a worker
+    that went silent may still be alive (asleep, wedged, ignoring SIGTERM) and would
+    hold its resources, or report over its successor (its callbacks are refused
+    anyway). The runner's cancel ends it, by force after a grace period."""
+    if job.runner and job.runner_ref:
+        with contextlib.suppress(RunnerUnavailable):
+            get_runner(job.runner, settings).cancel(job.runner_ref)
