@@ -108,6 +108,7 @@ def serve(
     import uvicorn
 
     from api.db import migrate
+    from api.http_server import uvicorn_options
     from api.settings import get_settings
 
     # Flags win over the environment, and the app (imported by uvicorn) must see them:
@@ -141,7 +142,16 @@ def serve(
     )
     if reconcile_every > 0:
         _reconcile_in_background(reconcile_every)
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_config=None)
+    # The HTTP_* settings: bounded request heads, a deadline for them, keep-alive and
+    # concurrency limits (api/http_server.py).
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        **uvicorn_options(settings),
+    )
 
 
 # The commands that work through the API (login, datasets, train, jobs, export, deploy,

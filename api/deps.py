@@ -80,6 +80,11 @@ def get_current_user(
     user = db.get(User, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("Account not found or disabled", code="invalid_token")
+    # Tokens from before the version existed carry none: version 0, every user's first.
+    if claims.get("ver", 0) != user.token_version:
+        raise Unauthorized(
+            "This login ended when the password changed; log in again", code="token_revoked"
+        )
     return user
 
 

@@ -133,16 +133,24 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_error", f"{where}: {first['msg']}", details), 422)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_exception", path=request.url.path, exc_type=type(exc).__name__)
-    # This handler runs outside the request middleware (in Starlette's outermost
-    # ServerErrorMiddleware), so the id that ties the answer to the log is added here.
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+def unexpected_error(path: str, exc: Exception) -> JSONResponse:
+    """Log `exc` with its stack and the request id; the 500 to answer. Call it in the
+    `except` block that caught `exc`."""
+    log.exception("unhandled_exception", path=path, exc_type=type(exc).__name__)
     return JSONResponse(
-        error_body("internal_error", "Internal server error; it has been logged.", None),
-        500,
-        headers={"X-Request-ID": request_id} if request_id else None,
+        error_body("internal_error", "Internal server error; it has been logged.", None), 500
     )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The request middleware answers unexpected errors itself (and keeps the connection
+    # usable); this handler, in Starlette's outermost ServerErrorMiddleware, answers
+    # what escapes the middleware, so the id that ties the answer to the log is added here.
+    answer = unexpected_error(request.url.path, exc)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        answer.headers["X-Request-ID"] = request_id
+    return answer
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -64,6 +64,28 @@ class Settings(BaseSettings):
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
 
+    # `vap serve`'s HTTP server (and so the container image's); see api/http_server.py.
+    # A request head (request line and headers) larger than this is refused with 431.
+    http_max_header_kb: int = Field(default=32, ge=1)
+    # A request's head must arrive within this many seconds (of the connection opening,
+    # or of its first byte on a kept-alive connection), or it is refused with 408.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # An idle kept-alive connection is closed after this many seconds.
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    # Connections one server process holds at most; requests beyond them are answered
+    # 503. 0: no limit.
+    http_max_connections: int = Field(default=1000, ge=0)
+    # The web console's static build (scripts/build_web.sh), served at / with the API.
+    # Empty: the checkout's web/dist, when it has been built.
+    web_console_dir: str = ""
+
+    # Failed logins: an account (whether or not it exists) or a client address with more
+    # attempts than this in a window is refused with 429 until the window ends, the
+    # right password too. A successful login takes its own attempt back.
+    login_max_failures_per_account: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=100, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+
     # New accounts get this role; the installation's first account becomes admin.
     default_user_role: Role = "guest"
     guest_max_projects: int = 1
@@ -140,6 +162,10 @@ class Settings(BaseSettings):
     # Lambda (a frozen process writes nothing). A killed process loses at most this much
     # metering.
     infer_metering_flush_ms: int = Field(default=200, ge=0)
+
+    # When set, GET /metrics needs `Authorization: Bearer <this>` (Prometheus:
+    # `authorization: {credentials: ...}`); empty: /metrics is open, as on one machine.
+    metrics_token: str = ""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

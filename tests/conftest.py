@@ -36,6 +36,10 @@ os.environ.update(
         "API_BASE_URL": "http://testserver",
         "LOG_LEVEL": "WARNING",
         "WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the test receivers listen on loopback
+        # The whole suite logs in from one or two addresses (the TestClient's, loopback):
+        # its failed logins (schemathesis's among them) must not throttle later tests.
+        # tests/test_auth.py sets its own limit where it tests this one.
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
         # Workers' file cache and framework settings stay inside the test's folder.
         "VAP_CACHE_DIR": str(DATA_DIR / "cache"),
         # Tests' users run many jobs at once; tests/test_job_slots.py checks the real

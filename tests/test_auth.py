@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+
+import pytest
 
 from tests.conftest import register_and_login
 
@@ -180,12 +183,14 @@ def test_nobody_changes_their_own_role(client, admin):
     assert client.get("/api/v1/auth/me", headers=admin.headers).json()["role"] == "admin"
 
 
-def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
-    """On an empty database (here a fresh SQLite file) the first registration is admin."""
+@contextlib.contextmanager
+def sqlite_installation(tmp_path, address: str = "testclient"):  # type: ignore[no-untyped-def]
+    """A client of the real app on a fresh embedded SQLite installation."""
     from fastapi.testclient import TestClient
 
     from api.db import migrate
-    from api.db.session import engine_for
+    from api.db.session import engine_for, new_session
+    from api.deps import current_settings, get_db
     from api.main import create_app
     from api.settings import Settings
 
@@ -194,19 +199,206 @@ def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
     )
     migrate.upgrade(settings)
     app = create_app(settings)
-    # Point the request-scoped dependencies at this installation.
-    from api.db.session import new_session
-    from api.deps import current_settings, get_db
 
-    def db_for_this_installation():
+    # Point the request-scoped dependencies at this installation.
+    def db_for_this_installation():  # type: ignore[no-untyped-def]
         with new_session(settings) as session:
             yield session
 
     app.dependency_overrides[current_settings] = lambda: settings
     app.dependency_overrides[get_db] = db_for_this_installation
-    with TestClient(app) as c:
+    try:
+        with TestClient(app, client=(address, 50000)) as c:
+            yield c
+    finally:
+        engine_for(settings.database_url).dispose()
+
+
+def test_the_first_account_of_an_installation_becomes_admin(tmp_path):
+    """On an empty database (here a fresh SQLite file) the first registration is admin."""
+    with sqlite_installation(tmp_path) as c:
         first = register_and_login(c)
         second = register_and_login(c)
         assert c.get("/api/v1/auth/me", headers=first.headers).json()["role"] == "admin"
         assert c.get("/api/v1/auth/me", headers=second.headers).json()["role"] == "guest"
-    engine_for(settings.database_url).dispose()
+
+
+# Login hygiene: failed logins throttled per account and per address, revoked tokens,
+# a closed /metrics. Each test logs in from an address of its own (TestClient's
+# `client`), so its failures never throttle another test's.
+
+
+@pytest.fixture()
+def from_address(app):  # type: ignore[no-untyped-def]
+    """A client of the real app whose requests come from an address of their own."""
+    import random
+
+    from fastapi.testclient import TestClient
+
+    clients = []
+
+    def make(address: str | None = None) -> TestClient:
+        address = (
+            address
+            or f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+        )
+        client = TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def configure(monkeypatch):  # type: ignore[no-untyped-def]
+    """Set settings through the environment, as a deployment does, for this test."""
+    from api.settings import get_settings
+
+    def set_values(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+
+    yield set_values
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def _login(client, email: str, password: str):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/auth/login", data={"username": email, "password": password})
+
+
+def test_failed_logins_for_one_account_are_throttled_even_with_the_right_password(
+    make_user, from_address
+):
+    user = make_user()
+    attacker = from_address()
+    wrong = [_login(attacker, user.email, f"guess-{i}").status_code for i in range(10)]
+    assert wrong == [401] * 10  # LOGIN_MAX_FAILURES_PER_ACCOUNT: 10 in 15 minutes
+    refused = _login(attacker, user.email, "guess-10")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "login_throttled"
+    retry_after = int(refused.headers["retry-after"])
+    assert 0 < retry_after <= 900
+    assert refused.json()["error"]["details"] == {"retry_after_seconds": retry_after}
+    # The right password, even from another address, waits for the window's end too.
+    assert _login(from_address(), user.email, user.password).status_code == 429
+    # Another account from the attacker's address is not held back.
+    other = make_user()
+    assert _login(attacker, other.email, other.password).status_code == 200
+
+
+def test_failed_logins_are_throttled_on_sqlite_too(tmp_path):
+    with sqlite_installation(tmp_path, address="192.0.2.1") as c:
+        user = register_and_login(c)
+        wrong = [_login(c, user.email, f"guess-{i}").status_code for i in range(11)]
+        assert wrong == [401] * 10 + [429]
+        refused = _login(c, user.email, user.password)
+        assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 900
+
+
+def test_the_right_password_is_accepted_again_once_the_window_ended(make_user, from_address):
+    from datetime import timedelta
+
+    from api.db.models import LoginAttempts
+    from api.db.session import new_session
+    from api.services.login_throttle import account_subject
+
+    user = make_user()
+    client = from_address()
+    for i in range(11):
+        _login(client, user.email, f"guess-{i}")
+    assert _login(client, user.email, user.password).status_code == 429
+    # Fifteen minutes pass, as far as the account's window is concerned.
+    with new_session() as db:
+        row = db.get(LoginAttempts, account_subject(user.email))
+        row.window_start -= timedelta(seconds=901)
+        db.commit()
+    assert _login(client, user.email, user.password).status_code == 200
+
+
+def test_a_successful_login_takes_back_its_accounts_failures(make_user, from_address):
+    user = make_user()
+    client = from_address()
+    statuses = [_login(client, user.email, f"typo-{i}").status_code for i in range(9)]
+    assert _login(client, user.email, user.password).status_code == 200
+    statuses += [_login(client, user.email, f"typo-{i}").status_code for i in range(9)]
+    assert statuses == [401] * 18
+
+
+def test_concurrent_wrong_passwords_are_counted_exactly(make_user, from_address):
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = make_user()
+    client = from_address()
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(
+            pool.map(lambda i: _login(client, user.email, f"g-{i}").status_code, range(20))
+        )
+    assert sorted(statuses) == [401] * 10 + [429] * 10
+
+
+def test_failed_logins_from_one_address_are_throttled_across_accounts(
+    make_user, from_address, configure
+):
+    user = make_user()
+    configure(login_max_failures_per_address=3)
+    guesser = from_address()
+    unknown = [
+        _login(guesser, f"nobody-{i}@example.com", "guess-guess").status_code for i in range(3)
+    ]
+    assert unknown == [401] * 3
+    refused = _login(guesser, user.email, user.password)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert "from this address" in refused.json()["error"]["message"]
+    assert _login(from_address(), user.email, user.password).status_code == 200
+
+
+def test_an_ipv6_guesser_is_counted_by_its_64_prefix(make_user, from_address, configure):
+    import random
+
+    user = make_user()
+    configure(login_max_failures_per_address=3)
+    group = random.randrange(65535)
+    prefix, next_prefix = f"2001:db8:7:{group:x}", f"2001:db8:7:{group + 1:x}"
+    for host in ("::1", "::2", ":abcd:0:0:3"):
+        assert _login(from_address(prefix + host), "nobody@example.com", "guess").status_code == 401
+    assert _login(from_address(prefix + "::ffff"), user.email, user.password).status_code == 429
+    assert _login(from_address(next_prefix + "::1"), user.email, user.password).status_code == 200
+
+
+def test_a_password_change_ends_every_earlier_login(client, make_user):
+    user = make_user()
+    second = _login(client, user.email, user.password).json()["access_token"]
+    changed = client.patch(
+        "/api/v1/auth/me",
+        json={"current_password": user.password, "new_password": "a brand new password"},
+        headers=user.headers,
+    )
+    assert changed.status_code == 200
+    for token in (user.token, second):  # the one that changed it too
+        r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
+    fresh = _login(client, user.email, "a brand new password").json()["access_token"]
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"}).status_code
+        == 200
+    )
+
+
+def test_a_profile_change_without_a_new_password_keeps_the_login(client, make_user):
+    user = make_user()
+    r = client.patch("/api/v1/auth/me", json={"full_name": "Ada"}, headers=user.headers)
+    assert r.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=user.headers).status_code == 200
+
+
+def test_metrics_need_the_metrics_token_when_one_is_set(client, configure):
+    configure(metrics_token="scrape-" + "x" * 24)
+    assert client.get("/metrics").status_code == 401
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-wrong"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-" + "x" * 24})
+    assert scraped.status_code == 200 and "vap_http_requests_total" in scraped.text

@@ -70,10 +70,13 @@ def _verify(signing_key: str, algorithm: str, token: str) -> dict[str, Any]:
         raise Unauthorized("Invalid token", code="invalid_token") from exc
 
 
-def create_access_token(settings: Settings, user_id: uuid.UUID) -> str:
+def create_access_token(settings: Settings, user_id: uuid.UUID, token_version: int) -> str:
+    """A login for the user; it carries the user's token version (`ver`), and is refused
+    once that has moved on (a password change)."""
     return encode_token(
         settings,
         subject=str(user_id),
         typ="access",
         ttl=timedelta(minutes=settings.access_token_expire_minutes),
+        claims={"ver": token_version},
     )

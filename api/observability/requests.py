@@ -1,4 +1,5 @@
-"""Request middleware: request id, access log and Prometheus metrics.
+"""Request middleware: request id, access log, Prometheus metrics, and the 500 answer to
+an unexpected error.
 
 A plain ASGI middleware rather than BaseHTTPMiddleware, so streamed responses
 (Server-Sent Events) pass through unbuffered.
@@ -13,6 +14,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import unexpected_error
 from api.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("api.access")
@@ -39,19 +41,31 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
+        response_started = response_complete = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started, response_complete
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                response_complete = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started and not response_complete:
+                raise  # an answer cut short: only closing the connection can tell the client
+            answer = unexpected_error(scope.get("path", ""), exc)
+            if not response_started:
+                await answer(scope, receive, send_with_id)
+            # Not raised further: the server would close a connection whose answer is
+            # whole (a 500, or a response before its background task failed), and a
+            # client sending its next request on it would find it gone.
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth.tokens import create_access_token
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
+from api.schemas.common import ErrorResponse
 from api.schemas.users import Token, UserCreate, UserRead, UserUpdateMe
 
 if TYPE_CHECKING:
@@ -23,14 +24,23 @@ def register(data: UserCreate, db: SessionDep, settings: SettingsDep) -> object:
     return users.register(db, settings, data)
 
 
-@router.post("/login", response_model=Token)
+@router.post(
+    "/login",
+    response_model=Token,
+    responses={429: {"model": ErrorResponse, "description": "Too many failed logins"}},
+)
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> Token:
-    """OAuth2 password flow: `username` is the email."""
-    user = users.authenticate(db, form.username, form.password)
+    """OAuth2 password flow: `username` is the email. After too many failed logins for
+    the account or from the address, 429 with Retry-After until the window ends."""
+    client = request.client.host if request.client else "unknown"
+    user = users.authenticate(db, settings, form.username, form.password, client)
     return Token(
-        access_token=create_access_token(settings, user.id),
+        access_token=create_access_token(settings, user.id, user.token_version),
         expires_in=settings.access_token_expire_minutes * 60,
     )
 
@@ -42,4 +52,6 @@ def me(user: CurrentUser) -> object:
 
 @router.patch("/me", response_model=UserRead)
 def update_me(data: UserUpdateMe, user: CurrentUser, db: SessionDep) -> object:
+    """Change your profile, or your password (with `current_password`): a password
+    change ends every login made before it, this one included."""
     return users.update_me(db, user, data)

@@ -60,7 +60,18 @@ def health() -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics() -> Response:
+def metrics(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """Prometheus metrics; with METRICS_TOKEN set, only for `Authorization: Bearer` it."""
+    if settings.metrics_token:
+        import hmac
+
+        from api.errors import Unauthorized
+
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
+            raise Unauthorized("Metrics need the METRICS_TOKEN bearer token")
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -13,6 +13,7 @@ from api.db.models import ROLE_RANK, Installation, User, UserRole
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from api.schemas.common import Page, PageParams
 from api.schemas.users import UserAdminUpdate, UserCreate, UserRead, UserUpdateMe
+from api.services import login_throttle
 from api.services.pagination import paginate
 from api.settings import Settings
 
@@ -58,14 +59,21 @@ def _found(db: Session, user: User) -> bool:
     return True
 
 
-def authenticate(db: Session, email: str, password: str) -> User:
-    """The user with these credentials; Unauthorized with one message for every failure."""
+def authenticate(db: Session, settings: Settings, email: str, password: str, client: str) -> User:
+    """The user with these credentials; Unauthorized with one message for every failure.
+
+    Failed logins are throttled per account and per `client` address: TooManyRequests
+    (429, with Retry-After) once either has failed too often, even with the right
+    password (api/services/login_throttle.py).
+    """
+    attempt = login_throttle.begin(db, settings, email, client)
     user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is None:
         dummy_verify(password)
         raise Unauthorized("Incorrect email or password", code="invalid_credentials")
     if not verify_password(password, user.hashed_password) or not user.is_active:
         raise Unauthorized("Incorrect email or password", code="invalid_credentials")
+    login_throttle.succeeded(db, settings, attempt)
     return user
 
 
@@ -79,6 +87,7 @@ def update_me(db: Session, user: User, data: UserUpdateMe) -> User:
                 "current_password is wrong or missing", code="invalid_current_password"
             )
         user.hashed_password = hash_password(data.new_password)
+        user.token_version += 1  # every login made with the old password ends here
     for field, value in changes.items():
         if value is not None:
             setattr(user, field, value)

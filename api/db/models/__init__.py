@@ -35,7 +35,14 @@ from api.db.models.jobs import (
 )
 from api.db.models.projects import Project
 from api.db.models.runners import RunnerCapabilities
-from api.db.models.users import ROLE_RANK, Installation, Organization, User, UserRole
+from api.db.models.users import (
+    ROLE_RANK,
+    Installation,
+    LoginAttempts,
+    Organization,
+    User,
+    UserRole,
+)
 from api.db.models.webhooks import Webhook, WebhookDelivery
 from api.db.models.weights import PretrainedWeight
 
@@ -56,6 +63,7 @@ __all__ = [
     "EndpointCounter",
     "ExportFormat",
     "Installation",
+    "LoginAttempts",
     "RunnerCapabilities",
     "DiagnosticJob",
     "ExportJob",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,7 +10,7 @@ from api.db.base import Base, Timestamps, UUIDPrimaryKey
 from api.db.models._enum import str_enum
 from api.roles import ROLE_RANK, UserRole
 
-__all__ = ["ROLE_RANK", "Installation", "Organization", "User", "UserRole"]
+__all__ = ["ROLE_RANK", "Installation", "LoginAttempts", "Organization", "User", "UserRole"]
 
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):
@@ -48,6 +49,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     timezone: Mapped[str] = mapped_column(String(50), default="UTC")
     language: Mapped[str] = mapped_column(String(10), default="en")
     notification_enabled: Mapped[bool] = mapped_column(default=True)
+    # Access tokens carry the version they were issued under and are refused once it
+    # moves on: a password change moves it, revoking every earlier login.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:
@@ -65,3 +69,15 @@ class Installation(Base):
     founder_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class LoginAttempts(Base):
+    """Login attempts counted against one subject (an account's email, or a client
+    address), shared by every API replica: one row per subject, whose window restarts
+    at the first attempt after it ended (api/services/login_throttle.py)."""
+
+    __tablename__ = "login_attempts"
+
+    subject: Mapped[str] = mapped_column(String(48), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(default=0)
