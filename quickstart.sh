@@ -11,4 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 venv=${VAP_VENV:-$(scripts/venv.sh api,worker)}
+# The web console (web/), built when missing or stale; the API serves it at /. The demo
+# runs without it when it cannot be built here.
+VAP_PYTHON="$venv/bin/python" scripts/build_web.sh \
+  || echo "quickstart: the web console could not be built (scripts/build_web.sh); going on without it" >&2
 exec "$venv/bin/python" -m api.cli demo "$@"

@@ -32,4 +32,7 @@ fi
 scripts/venv.sh api >/dev/null
 scripts/venv.sh worker >/dev/null
 venv=$(scripts/venv.sh api,worker,modal,dev)
+# The web console: npm ci, its types from the API's OpenAPI, tsc, vite build (seconds
+# when nothing changed); the API under test serves it and tests/web/ drive it.
+VAP_PYTHON="$venv/bin/python" scripts/build_web.sh
 exec "$venv/bin/python" -m pytest "$@"

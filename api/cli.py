@@ -132,8 +132,12 @@ def serve(
         if settings.storage_backend == "local"
         else f"S3 bucket {settings.s3_bucket}"
     )
+    from api.web_console import console_dir
+
+    console = f"  console:  http://{host}:{port}/\n" if console_dir(settings) else ""
     typer.echo(
         f"Vision AI Training Platform API on http://{host}:{port}\n"
+        f"{console}"
         f"  docs:     http://{host}:{port}/docs\n"
         f"  health:   http://{host}:{port}/health\n"
         f"  database: {database}\n"

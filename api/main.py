@@ -38,6 +38,7 @@ from api.routes import (
 )
 from api.schemas.common import ErrorResponse
 from api.settings import Settings, get_settings
+from api.web_console import mount_console
 
 API_VERSION = "0.1.0"
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app, settings)  # the web console at /, when web/dist is built
     return app
 
 

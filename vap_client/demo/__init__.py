@@ -268,6 +268,11 @@ def run(
             except RuntimeError as exc:
                 print(f"error: {exc}", file=sys.stderr, flush=True)
                 return 1
+        if server.serves_console(base):
+            print(
+                f"Web console: {base}/ (sign in as {DEMO_EMAIL} / '{DEMO_PASSWORD}' to watch)",
+                flush=True,
+            )
         demo = Demo(base, smoke=smoke, epochs=epochs)
         return _chain(demo, base, proc, exit_after, started)
     except KeyboardInterrupt:
@@ -291,8 +296,14 @@ def _chain(demo: Demo, base: str, proc: Any, exit_after: bool, started: float) -
         print(f"\nerror: {exc}", file=sys.stderr, flush=True)
         return 1
     job, deployment = results["job"], results["deployment"]
+    from vap_client.demo import server
+
+    console = (
+        f"  web console       {base}/training/{job.id}\n" if server.serves_console(base) else ""
+    )
     print(
         f"\nDone in {time.monotonic() - started:.0f} s. Look at:\n"
+        f"{console}"
         f"  API docs          {base}/docs\n"
         f"  the training job  {base}/api/v1/training/jobs/{job.id}\n"
         f"  its events (SSE)  {base}/api/v1/jobs/{job.id}/events\n"

@@ -19,6 +19,15 @@ def answers(base: str) -> bool:
         return False
 
 
+def serves_console(base: str) -> bool:
+    """Whether the API at `base` serves the web console at / (its build, web/dist, exists)."""
+    try:
+        r = httpx.get(f"{base}/", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200 and r.headers.get("content-type", "").startswith("text/html")
+
+
 def start(host: str, port: int, log_path: Path, timeout: float = 180) -> subprocess.Popen[bytes]:
     """`vap serve` on host:port with this interpreter, its output in `log_path`; returns
     once it answers. RuntimeError with the log's tail when it does not come up."""

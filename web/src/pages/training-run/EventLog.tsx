@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from "react";
+import type { JobEvent } from "../../api/events";
+import { formatMetric, formatTime } from "../../components/format";
+
+/** One line of the log, in words. */
+export function describe(event: JobEvent): string {
+  const d = event.data;
+  switch (event.type) {
+    case "status": {
+      const attempt = typeof d.attempt === "number" ? ` (attempt ${d.attempt})` : "";
+      return `${String(d.status)}${attempt}${d.error ? `: ${String(d.error)}` : ""}`;
+    }
+    case "heartbeat":
+      return typeof d.message === "string" ? d.message : `epoch ${d.epoch}/${d.total_epochs}`;
+    case "log":
+      return String(d.message ?? "");
+    case "validation": {
+      const primary = Object.entries((d.primary ?? {}) as Record<string, unknown>)
+        .map(([k, v]) => `${k} ${formatMetric(v)}`)
+        .join(", ");
+      return `epoch ${d.epoch} validated: ${primary}${d.is_best ? " (best so far)" : ""}`;
+    }
+    case "checkpoint":
+      return `checkpoint of epoch ${d.epoch} saved${d.best ? " (best)" : ""}`;
+    case "attempt_lost":
+      return `attempt ${d.attempt} lost: ${String(d.reason)}${
+        d.retrying ? "; starting another attempt" : "; no attempts left"
+      }`;
+    default:
+      return JSON.stringify(d).slice(0, 300);
+  }
+}
+
+// Progress a worker reports every few seconds, and its upload requests: hidden unless asked.
+const ROUTINE = new Set(["heartbeat", "artifact_urls", "callback_ignored"]);
+
+export function EventLog({ events }: { events: JobEvent[] }) {
+  const [routine, setRoutine] = useState(false);
+  const box = useRef<HTMLOListElement>(null);
+  const shown = routine ? events : events.filter((e) => !ROUTINE.has(e.type));
+  const atBottom = useRef(true);
+
+  useEffect(() => {
+    // Follow the newest line unless the reader scrolled up to read an older one.
+    if (box.current && atBottom.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [shown.length]);
+
+  return (
+    <div>
+      <div className="checkbox">
+        <input
+          id="show-routine-events"
+          type="checkbox"
+          checked={routine}
+          onChange={(e) => setRoutine(e.target.checked)}
+        />
+        <label htmlFor="show-routine-events">Show heartbeats and upload requests</label>
+      </div>
+      <ol
+        ref={box}
+        className="event-log"
+        aria-label="Events"
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+        }}
+      >
+        {shown.map((e) => (
+          <li key={e.seq} className={e.data.level === "error" ? "log-error" : undefined}>
+            <span className="muted">
+              #{e.seq} {formatTime(e.created_at)}
+            </span>{" "}
+            <span className="event-type">{e.type}</span> <span>{describe(e)}</span>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
