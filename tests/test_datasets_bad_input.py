@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -66,13 +67,34 @@ def _zip(entries: list[tuple[str, bytes]]) -> bytes:
 GOOD = build.imagefolder_files(classes=(0, 1), train=2, val=1)
 
 
-@pytest.mark.parametrize(
-    "evil", ["../escape.png", "/etc/cron.d/evil", "train/../../up.png", "C:/windows/x.png"]
-)
-def test_archive_entries_that_leave_their_folder_are_refused(client, engineer, evil):
-    data = _zip([*GOOD.items(), (evil, build.digits_png(0))])
-    err = _refused(client, engineer, 400, "unsafe_archive", archive=("evil.zip", data))
+# Where each entry would land if the check were broken: inside the test's own folder,
+# never anywhere a real system reads (the API unpacks in <tmp_path>/work/vap-dataset-*/
+# unpacked/, see the test).
+ESCAPES = {
+    "absolute": "{tmp}/escaped/absolute.png",
+    "up three": "../../../up_three.png",
+    "down then up": "train/../../../../down_then_up.png",
+    "windows drive": "C:/windows/x.png",  # on Linux it would stay inside the folder
+}
+
+
+@pytest.mark.parametrize("mode", ["archive", "files"])
+@pytest.mark.parametrize("evil", ESCAPES.values(), ids=ESCAPES.keys())
+def test_entries_that_leave_their_folder_are_refused(
+    client, engineer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evil: str, mode: str
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the API unpacks uploads
+    evil = evil.format(tmp=tmp_path)
+    files = [*GOOD.items(), (evil, build.digits_png(0))]
+    upload = {"archive": ("evil.zip", _zip(files))} if mode == "archive" else {"files": dict(files)}
+    err = _refused(client, engineer, 400, "unsafe_archive", **upload)
     assert evil.split("/")[-1] in err["message"]
+    # Nothing was written anywhere: not where the entry points, not in the work folder.
+    assert [p.name for p in tmp_path.iterdir()] == ["work"]
+    assert list(work.iterdir()) == []
+    assert not (tmp_path / evil.split("/")[-1]).exists()
 
 
 def test_links_in_archives_are_refused(client, engineer):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from api.services.datasets.images import ImageInfo
-from api.services.datasets.problems import Problems
+from api.services.datasets.problems import Problems, quote
 from contract.manifest import Annotation, KeypointSpec
 
 SPLIT_ALIASES = {
@@ -67,10 +68,27 @@ class Source:
     read_text: object  # Callable[[str], str]: a file's text, by relative path
 
 
+MAX_CLASS_NAME = 255  # characters: as long as a folder name (ImageFolder's class names)
+
+
+def check_class_names(classes: list[str], problems: Problems) -> None:
+    """A problem for each class name longer than MAX_CLASS_NAME: the names are part of
+    every answer about the dataset."""
+    for name in classes:
+        if len(name) > MAX_CLASS_NAME:
+            problems.add(
+                None,
+                f"class name {quote(name)} is longer than {MAX_CLASS_NAME} characters",
+                code="bad_class_name",
+            )
+
+
 def box_problem(
     bbox: tuple[float, float, float, float], info: ImageInfo, tolerance: float = 1.0
 ) -> str | None:
     """Why a [x, y, w, h] box does not lie inside its image, or None when it does."""
+    if not all(math.isfinite(v) for v in bbox):
+        return "box has a coordinate that is not a finite number"
     x, y, w, h = bbox
     if w <= 0 or h <= 0:
         return f"box has no area (width {w:g}, height {h:g})"

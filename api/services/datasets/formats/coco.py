@@ -6,11 +6,12 @@ are x, y, v triplets. The split comes from the JSON's name (instances_val2017.js
 
 from __future__ import annotations
 
-import json
+import math
 from collections import defaultdict
 from pathlib import PurePosixPath
 from typing import Any
 
+from api.services.datasets.documents import DocumentError, load_json
 from api.services.datasets.formats.base import (
     DraftImage,
     Parsed,
@@ -20,34 +21,73 @@ from api.services.datasets.formats.base import (
     split_name,
 )
 from api.services.datasets.images import is_image_name
+from api.services.datasets.problems import quote
 from contract.manifest import Annotation, KeypointSpec, Rle
 
 _REQUIRED = ("images", "annotations", "categories")
+# The longest run an RLE string may encode in one number: 13 characters of 5 bits
+# (65 bits) is past any image's pixel count; longer would only cost quadratic time.
+_MAX_RLE_DIGITS = 13
 
 
-def _instances(src_files: list[str], read_text: Any) -> list[tuple[str, dict[str, Any]]]:
-    found = []
+def _is_id(value: Any) -> bool:
+    """An id COCO can use: an integer or a string (never a list or an object, which
+    cannot be looked up, nor a bool)."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _numbers(value: Any) -> list[float] | None:
+    """`value` as floats when it is a list of finite numbers, else None."""
+    if not isinstance(value, list):
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return None
+    try:
+        floats = [float(v) for v in value]
+    except OverflowError:  # an integer too large for a float
+        return None
+    return floats if all(math.isfinite(v) for v in floats) else None
+
+
+def _could_be_annotations(path: str) -> bool:
+    lowered = path.lower()
+    return any(word in lowered for word in ("instances", "annotations", "coco"))
+
+
+def _instances(
+    src_files: list[str], read_text: Any
+) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+    """(COCO instances documents, JSON files that cannot be read and why)."""
+    found, unreadable = [], []
     for f in sorted(src_files):
         if not f.endswith(".json"):
             continue
         try:
-            data = json.loads(read_text(f))
-        except (ValueError, UnicodeDecodeError):
+            data = load_json(read_text(f))
+        except (DocumentError, ValueError) as exc:  # ValueError: larger than ingest reads
+            unreadable.append((f, str(exc)))
             continue
         if isinstance(data, dict) and all(isinstance(data.get(k), list) for k in _REQUIRED):
             found.append((f, data))
-    return found
+    return found, unreadable
 
 
 def looks_like(files: list[str], read_text: Any) -> str | None:
-    jsons = [f for f, _ in _instances(files, read_text)]
+    found, unreadable = _instances(files, read_text)
+    jsons = [f for f, _ in found]
     if jsons:
         return f"{', '.join(jsons[:3])} with images, annotations and categories"
+    # An annotation file that cannot be read is still the upload's format: say why there.
+    broken = [f for f, _ in unreadable if _could_be_annotations(f)]
+    if broken:
+        return f"{broken[0]}, an annotation JSON file that cannot be read"
     return None
 
 
 def rle_counts_total(counts: str | list[int]) -> int:
-    """The number of pixels an RLE covers (COCO's compressed string or a list of runs)."""
+    """The number of pixels an RLE covers (COCO's compressed string or a list of runs).
+
+    ValueError or IndexError when the string is not COCO's compression."""
     if isinstance(counts, list):
         return sum(counts)
     # COCO's LEB128-like compression (maskApi.c rleFrString): 6 bits a char, offset 48.
@@ -56,6 +96,8 @@ def rle_counts_total(counts: str | list[int]) -> int:
     while i < len(counts):
         x, k, more = 0, 0, True
         while more:
+            if k >= _MAX_RLE_DIGITS:
+                raise ValueError("RLE count too long")
             c = ord(counts[i]) - 48
             x |= (c & 0x1F) << (5 * k)
             more = bool(c & 0x20)
@@ -106,29 +148,58 @@ class _ImageIndex:
         return matches[0] if len(matches) == 1 else None
 
 
-def parse(src: Source) -> Parsed:
-    problems = src.problems
-    instances = _instances(src.files, src.read_text)
-    index = _ImageIndex(src.files)
-    # One class list across all JSON files, by category id.
+def _categories(
+    instances: list[tuple[str, dict[str, Any]]], problems: Any
+) -> dict[int, dict[str, Any]]:
+    """One class list across all JSON files, by category id."""
     categories: dict[int, dict[str, Any]] = {}
     for f, data in instances:
         for cat in data["categories"]:
-            if not isinstance(cat, dict) or not isinstance(cat.get("id"), int) or "name" not in cat:
+            if not (
+                isinstance(cat, dict)
+                and isinstance(cat.get("id"), int)
+                and not isinstance(cat.get("id"), bool)
+                and isinstance(cat.get("name"), str | int)
+            ):
                 problems.add(
                     f,
-                    f"category without an integer id and a name: {str(cat)[:80]}",
+                    f"category without an integer id and a name: {quote(cat)}",
                     code="bad_category",
                 )
                 continue
             categories.setdefault(cat["id"], cat)
+    return categories
+
+
+def _keypoint_spec(
+    categories: dict[int, dict[str, Any]],
+    instances: list[tuple[str, dict[str, Any]]],
+    problems: Any,
+) -> KeypointSpec | None:
+    kp_names = next((c.get("keypoints") for c in categories.values() if c.get("keypoints")), None)
+    if kp_names is None:
+        return None
+    if not (isinstance(kp_names, list) and all(isinstance(n, str | int) for n in kp_names)):
+        problems.add(
+            instances[0][0],
+            f"a category's `keypoints` must list their names, not {quote(kp_names)}",
+            code="bad_category",
+        )
+        return None
+    return KeypointSpec(num=len(kp_names), names=[str(n) for n in kp_names])
+
+
+def parse(src: Source) -> Parsed:
+    problems = src.problems
+    instances, unreadable = _instances(src.files, src.read_text)
+    for f, reason in unreadable:
+        problems.add(f, reason, code="bad_json")
+    index = _ImageIndex(src.files)
+    categories = _categories(instances, problems)
     cat_ids = sorted(categories)
     class_of = {cid: i for i, cid in enumerate(cat_ids)}
     classes = [str(categories[c]["name"]) for c in cat_ids]
-    kp_names = next((c.get("keypoints") for c in categories.values() if c.get("keypoints")), None)
-    keypoints = (
-        KeypointSpec(num=len(kp_names), names=[str(n) for n in kp_names]) if kp_names else None
-    )
+    keypoints = _keypoint_spec(categories, instances, problems)
     wants_masks = src.declared_task in (None, "instance_segmentation")
     wants_keypoints = src.declared_task in (None, "pose_estimation")
 
@@ -138,20 +209,26 @@ def parse(src: Source) -> Parsed:
     for f, data in instances:
         split = split_in_name(f)
         drafts: dict[Any, DraftImage] = {}
+        image_ids: set[Any] = set()  # every id the file lists, usable or not
         for entry in data["images"]:
-            if not isinstance(entry, dict) or "id" not in entry or "file_name" not in entry:
+            if not (
+                isinstance(entry, dict)
+                and _is_id(entry.get("id"))
+                and isinstance(entry.get("file_name"), str)
+            ):
                 problems.add(
                     f,
-                    f"image entry without id and file_name: {str(entry)[:80]}",
+                    f"image entry without an id and a file_name: {quote(entry)}",
                     code="bad_image_entry",
                 )
                 continue
-            path = index.find(str(entry["file_name"]), f, split)
-            where = f"image id {entry['id']}"
+            image_ids.add(entry["id"])
+            path = index.find(entry["file_name"], f, split)
+            where = f"image id {quote(entry['id'])}"
             if path is None:
                 problems.add(
                     f,
-                    f"references {entry['file_name']!r}, which is not in the upload",
+                    f"references {quote(entry['file_name'])}, which is not in the upload",
                     where,
                     code="missing_image",
                 )
@@ -165,8 +242,8 @@ def parse(src: Source) -> Parsed:
             ):
                 problems.add(
                     f,
-                    f"says {entry.get('width')}x{entry.get('height')} but {path} is "
-                    f"{info.width}x{info.height}",
+                    f"says {quote(entry.get('width'))}x{quote(entry.get('height'))} but {path} "
+                    f"is {info.width}x{info.height}",
                     where,
                     code="size_mismatch",
                 )
@@ -180,40 +257,41 @@ def parse(src: Source) -> Parsed:
             )
             drafts[entry["id"]] = DraftImage(path=path, split=img_split)
         for n, ann in enumerate(data["annotations"]):
-            where = f"annotation id {ann.get('id', n) if isinstance(ann, dict) else n}"
             if not isinstance(ann, dict):
-                problems.add(f, "annotation is not an object", where, code="bad_annotation")
+                problems.add(
+                    f, "annotation is not an object", f"annotation id {n}", code="bad_annotation"
+                )
                 continue
-            draft = drafts.get(ann.get("image_id"))
+            where = f"annotation id {quote(ann.get('id', n))}"
+            image_id = ann.get("image_id")
+            draft = drafts.get(image_id) if _is_id(image_id) else None
             if draft is None:
-                if not any(
-                    img.get("id") == ann.get("image_id")
-                    for img in data["images"]
-                    if isinstance(img, dict)
-                ):
+                if not _is_id(image_id) or image_id not in image_ids:
                     problems.add(
-                        f,
-                        f"image_id {ann.get('image_id')} names no image",
-                        where,
-                        code="missing_image",
+                        f, f"image_id {quote(image_id)} names no image", where, code="missing_image"
                     )
                 continue  # its image already failed and said why
             info = src.images[draft.path]
-            if ann.get("category_id") not in class_of:
+            category_id = ann.get("category_id")
+            if not _is_id(category_id) or category_id not in class_of:
                 problems.add(
                     f,
-                    f"category_id {ann.get('category_id')} is not a category",
+                    f"category_id {quote(category_id)} is not a category",
                     where,
                     code="bad_class",
                 )
                 continue
-            try:
-                bbox = tuple(float(v) for v in ann["bbox"])
-                assert len(bbox) == 4
-            except (KeyError, TypeError, ValueError, AssertionError):
-                problems.add(f, "bbox must be [x, y, width, height]", where, code="bad_annotation")
+            bbox = _numbers(ann.get("bbox"))
+            if bbox is None or len(bbox) != 4:
+                problems.add(
+                    f,
+                    "bbox must be [x, y, width, height], four finite numbers",
+                    where,
+                    code="bad_annotation",
+                )
                 continue
-            why = box_problem(bbox, info)  # type: ignore[arg-type]
+            box = (bbox[0], bbox[1], bbox[2], bbox[3])
+            why = box_problem(box, info)
             if why:
                 problems.add(f, why, where, code="box_outside_image")
                 continue
@@ -227,11 +305,12 @@ def parse(src: Source) -> Parsed:
                 saw_masks = True
             kps = None
             if wants_keypoints and keypoints and ann.get("keypoints"):
-                kps = [float(v) for v in ann["keypoints"]]
-                if len(kps) != 3 * keypoints.num:
+                kps = _numbers(ann["keypoints"])
+                if kps is None or len(kps) != 3 * keypoints.num:
+                    have = f"{len(kps)}" if kps is not None else quote(ann["keypoints"])
                     problems.add(
                         f,
-                        f"keypoints need {3 * keypoints.num} values, have {len(kps)}",
+                        f"keypoints need {3 * keypoints.num} finite numbers, have {have}",
                         where,
                         code="bad_keypoints",
                     )
@@ -239,7 +318,7 @@ def parse(src: Source) -> Parsed:
                 saw_keypoints = True
             draft.annotations.append(
                 Annotation(
-                    class_id=class_of[ann["category_id"]], bbox=bbox, polygons=polygons, rle=rle,  # type: ignore[arg-type]
+                    class_id=class_of[category_id], bbox=box, polygons=polygons, rle=rle,
                     keypoints=kps, iscrowd=bool(ann.get("iscrowd", 0)),
                 )
             )  # fmt: skip
@@ -269,9 +348,13 @@ def _segmentation(seg: Any, info: Any) -> tuple[list[list[float]] | None, Rle | 
     if isinstance(seg, list):
         polygons = []
         for poly in seg:
-            if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2:
-                return None, None, "a polygon needs an even number (6 or more) of coordinates"
-            pts = [float(v) for v in poly]
+            pts = _numbers(poly)
+            if pts is None or len(pts) < 6 or len(pts) % 2:
+                return (
+                    None,
+                    None,
+                    "a polygon needs an even number (6 or more) of finite coordinates",
+                )
             if (
                 min(pts[0::2]) < -1
                 or max(pts[0::2]) > info.width + 1
@@ -282,16 +365,23 @@ def _segmentation(seg: Any, info: Any) -> tuple[list[list[float]] | None, Rle | 
             polygons.append(pts)
         return polygons, None, None
     if isinstance(seg, dict) and "counts" in seg and "size" in seg:
-        size = tuple(seg["size"])
-        if size != (info.height, info.width):
+        size, counts = seg["size"], seg["counts"]
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
+            return None, None, f"RLE size must be [height, width], not {quote(size)}"
+        if size != [info.height, info.width]:
             return (
                 None,
                 None,
-                f"RLE size {list(size)} differs from the image's [{info.height}, {info.width}]",
+                f"RLE size {size} differs from the image's [{info.height}, {info.width}]",
             )
+        if not (
+            isinstance(counts, str)
+            or (isinstance(counts, list) and all(_is_int(v) and v >= 0 for v in counts))
+        ):
+            return None, None, "RLE counts must be COCO's string or a list of run lengths"
         try:
-            covered = rle_counts_total(seg["counts"])
-        except (TypeError, IndexError):
+            covered = rle_counts_total(counts)
+        except (ValueError, IndexError):
             return None, None, "RLE counts cannot be decoded"
         if covered != info.height * info.width:
             return (
@@ -299,5 +389,9 @@ def _segmentation(seg: Any, info: Any) -> tuple[list[list[float]] | None, Rle | 
                 None,
                 f"RLE covers {covered} pixels, the image has {info.height * info.width}",
             )
-        return None, Rle(size=size, counts=seg["counts"]), None  # type: ignore[arg-type]
+        return None, Rle(size=(size[0], size[1]), counts=counts), None
     return None, None, "segmentation must be polygons or an RLE {size, counts}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

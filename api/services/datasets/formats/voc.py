@@ -10,6 +10,7 @@ from typing import Any
 
 from api.services.datasets.formats.base import DraftImage, Parsed, Source, box_problem
 from api.services.datasets.images import is_image_name
+from api.services.datasets.problems import quote, shorten
 from contract.manifest import Annotation
 
 
@@ -36,6 +37,14 @@ def _root_of(xml_file: str) -> PurePosixPath:
     )
 
 
+def _size(width: str, height: str) -> tuple[int, int] | None:
+    """<size>'s width and height as whole pixels, None when they are not numbers."""
+    try:
+        return int(float(width)), int(float(height))
+    except (ValueError, OverflowError):  # words, nan, inf
+        return None
+
+
 def parse(src: Source) -> Parsed:
     problems = src.problems
     files = set(src.files)
@@ -43,8 +52,16 @@ def parse(src: Source) -> Parsed:
     used = set(xmls)
     records: list[tuple[str, str, list[tuple[str, tuple[float, float, float, float]]]]] = []
     for xml_file in xmls:
+        text = src.read_text(xml_file)  # type: ignore[operator]
+        if "<!DOCTYPE" in text:
+            # Entities live in a DTD: 443 bytes of them can make a 7 MB class name.
+            # VOC files have none.
+            problems.add(
+                xml_file, "has a DTD (<!DOCTYPE>): VOC annotations need none", code="bad_label"
+            )
+            continue
         try:
-            tree = ET.fromstring(src.read_text(xml_file))  # type: ignore[operator]
+            tree = ET.fromstring(text)
         except ET.ParseError as exc:
             problems.add(xml_file, f"not valid XML: {exc}", code="bad_label")
             continue
@@ -59,7 +76,7 @@ def parse(src: Source) -> Parsed:
         if image is None:
             problems.add(
                 xml_file,
-                f"its image {filename or stem!r} is not in JPEGImages/",
+                f"its image {quote(filename or stem)} is not in JPEGImages/",
                 code="missing_image",
             )
             continue
@@ -67,10 +84,11 @@ def parse(src: Source) -> Parsed:
         if info is None:
             continue
         w, h = tree.findtext("size/width"), tree.findtext("size/height")
-        if w and h and (int(float(w)), int(float(h))) not in ((info.width, info.height), (0, 0)):
+        if w and h and _size(w, h) not in ((info.width, info.height), (0, 0)):
             problems.add(
                 xml_file,
-                f"says {w}x{h} but {image} is {info.width}x{info.height}",
+                f"says {shorten(w.strip(), 20)}x{shorten(h.strip(), 20)} but {image} is "
+                f"{info.width}x{info.height}",
                 code="size_mismatch",
             )
             continue

@@ -5,11 +5,12 @@ or pose `c cx cy w h` followed by `kpt_shape` keypoint values.
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from pathlib import PurePosixPath
 from typing import Any
 
-import yaml
-
+from api.services.datasets.documents import DocumentError, load_yaml
 from api.services.datasets.formats.base import (
     DraftImage,
     Parsed,
@@ -19,9 +20,12 @@ from api.services.datasets.formats.base import (
     split_name,
 )
 from api.services.datasets.images import is_image_name
+from api.services.datasets.problems import Problems, quote
+from api.services.datasets.upload_paths import MAX_DEPTH
 from contract.manifest import Annotation, KeypointSpec
 
 _TOLERANCE = 1e-3  # normalized coordinates a hair outside [0, 1] are rounding, not errors
+MAX_KEYPOINTS = 1000  # per instance: COCO-WholeBody, among the largest, has 133
 
 
 def _yaml_files(files: list[str]) -> list[str]:
@@ -57,7 +61,7 @@ def _names(data: dict[str, Any]) -> list[str] | None:
     names = data.get("names")
     if isinstance(names, list) and all(isinstance(n, str | int) for n in names):
         return [str(n) for n in names]
-    if isinstance(names, dict):
+    if isinstance(names, dict) and all(isinstance(n, str | int) for n in names.values()):
         try:
             ids = sorted(int(k) for k in names)
         except (TypeError, ValueError):
@@ -65,6 +69,60 @@ def _names(data: dict[str, Any]) -> list[str] | None:
         if ids == list(range(len(ids))):
             return [str(names[k] if k in names else names[str(k)]) for k in ids]
     return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _keypoints(
+    data: dict[str, Any], yaml_file: str | None, problems: Problems
+) -> tuple[KeypointSpec | None, int]:
+    """(spec, values per keypoint) from `kpt_shape` and `flip_idx`; (None, 0) with a
+    problem when they are not [a few keypoints, 2 or 3] and a permutation of them."""
+    shape = data.get("kpt_shape")
+    if shape is None:
+        return None, 0
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(_is_int(v) for v in shape)
+        and 1 <= shape[0] <= MAX_KEYPOINTS
+        and shape[1] in (2, 3)
+    ):
+        problems.add(
+            yaml_file,
+            f"`kpt_shape` must be [number of keypoints (1 to {MAX_KEYPOINTS}), 2 or 3], "
+            f"not {quote(shape)}",
+            code="bad_yaml",
+        )
+        return None, 0
+    num, dims = shape
+    flip = data.get("flip_idx")
+    if flip is not None and not (
+        isinstance(flip, list)
+        and len(flip) == num
+        and all(_is_int(i) and 0 <= i < num for i in flip)
+    ):
+        problems.add(
+            yaml_file,
+            f"`flip_idx` must list {num} keypoint indices (0 to {num - 1}), not {quote(flip)}",
+            code="bad_yaml",
+        )
+        return None, 0
+    return KeypointSpec(num=num, flip_idx=flip), dims
+
+
+class _Folders:
+    """The images under each folder of the upload, found once for all split entries."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.images: dict[str, list[str]] = defaultdict(list)
+        for f in files:
+            if is_image_name(f):
+                parts = f.split("/")
+                for i in range(1, len(parts)):
+                    self.images["/".join(parts[:i])].append(f)
 
 
 def _resolve(entry: str, base: str, files: set[str], dirs: set[str]) -> str | None:
@@ -77,7 +135,9 @@ def _resolve(entry: str, base: str, files: set[str], dirs: set[str]) -> str | No
     candidates = []
     if not entry.startswith("/"):
         candidates.append(str(PurePosixPath(base, entry)) if base else entry)
-    parts = [p for p in entry.split("/") if p not in ("", ".")]
+    # No path of the upload is deeper than MAX_DEPTH: only the tails up to that can match
+    # (and a long entry costs a bounded number of tries).
+    parts = [p for p in entry.split("/") if p not in ("", ".")][-MAX_DEPTH:]
     candidates += ["/".join(parts[i:]) for i in range(len(parts))]
     for c in candidates:
         c = c.lstrip("./") if c.startswith("./") else c
@@ -93,6 +153,7 @@ def parse(src: Source) -> Parsed:
     yaml_file = _yaml_files(src.files)[0] if _yaml_files(src.files) else None
     used: set[str] = set()
     data: dict[str, Any] = {}
+    yaml_read = False
     if yaml_file is None:
         problems.add(
             None, "no data.yaml: YOLO datasets name their classes there", code="no_data_yaml"
@@ -100,42 +161,43 @@ def parse(src: Source) -> Parsed:
     else:
         used.add(yaml_file)
         try:
-            loaded = yaml.safe_load(src.read_text(yaml_file))  # type: ignore[operator]
+            loaded = load_yaml(src.read_text(yaml_file))  # type: ignore[operator]
             data = loaded if isinstance(loaded, dict) else {}
-        except yaml.YAMLError as exc:
-            problems.add(yaml_file, f"not valid YAML: {exc}", code="bad_yaml")
+            yaml_read = True
+        except DocumentError as exc:
+            problems.add(yaml_file, str(exc), code="bad_yaml")
     names = _names(data) or []
-    if yaml_file and not names:
+    if yaml_read and not names:
         problems.add(
             yaml_file, "`names` must be a list of class names or a {0: name} map", code="bad_yaml"
         )
 
-    kpt: KeypointSpec | None = None
-    kpt_dims = 0
-    shape = data.get("kpt_shape")
-    if shape is not None:
-        if isinstance(shape, list) and len(shape) == 2 and shape[1] in (2, 3) and int(shape[0]) > 0:
-            kpt = KeypointSpec(num=int(shape[0]), flip_idx=data.get("flip_idx"))
-            kpt_dims = int(shape[1])
-        else:
-            problems.add(
-                yaml_file, "`kpt_shape` must be [number of keypoints, 2 or 3]", code="bad_yaml"
-            )
+    kpt, kpt_dims = _keypoints(data, yaml_file, problems)
 
     # Which images belong to which split, from the yaml; else from images/<split>/ folders.
     base = str(PurePosixPath(yaml_file).parent) if yaml_file else ""
     base = "" if base == "." else base
     image_split: dict[str, str | None] = {}
+    folders = None
     for key in ("train", "val", "test"):
         entries = data.get(key)
         if entries is None:
             continue
+        seen: set[str] = set()
         for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, bool) or not isinstance(entry, str | int | float):
+                problems.add(
+                    yaml_file, f"`{key}` names {quote(entry)}, not a path", code="missing_split"
+                )
+                continue
+            if str(entry) in seen:
+                continue
+            seen.add(str(entry))
             found = _resolve(str(entry), base, files, dirs)
             if found is None:
                 problems.add(
                     yaml_file,
-                    f"`{key}: {entry}` names no folder or list in the upload",
+                    f"`{key}: {quote(str(entry))}` names no folder or list in the upload",
                     code="missing_split",
                 )
             elif found in files:  # a .txt list of image paths
@@ -145,9 +207,9 @@ def parse(src: Source) -> Parsed:
                     if path:
                         image_split[path] = key
             else:
-                for f in src.files:
-                    if f.startswith(found + "/") and is_image_name(f):
-                        image_split[f] = key
+                folders = folders or _Folders(src.files)
+                for f in folders.images.get(found, []):
+                    image_split[f] = key
     if not image_split:
         for f in src.files:
             if is_image_name(f):
@@ -209,7 +271,9 @@ def _parse_row(
         cls = int(fields[0])
         values = [float(v) for v in fields[1:]]
     except ValueError:
-        return None, f"not numbers: {line.strip()[:80]!r}", False
+        return None, f"not numbers: {quote(line.strip())}", False
+    if not all(math.isfinite(v) for v in values):
+        return None, "coordinates must be finite numbers (not nan or inf)", False
     if not 0 <= cls < num_classes:
         return None, f"class id {cls} is not among the {num_classes} classes of data.yaml", False
     w_img, h_img = info.width, info.height
