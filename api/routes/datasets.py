@@ -15,6 +15,7 @@ from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams, TaskType
 from api.schemas.datasets import (
     DatasetFormat,
+    DatasetImagePage,
     DatasetMeta,
     DatasetRead,
     DatasetUpdate,
@@ -25,11 +26,13 @@ from api.schemas.datasets import (
     SnapshotCreate,
     SnapshotRead,
 )
+from contract.manifest import Split
 
 if TYPE_CHECKING:
-    from api.services.datasets import catalog, snapshots, uploads
+    from api.services.datasets import catalog, gallery, snapshots, uploads
 else:
     catalog = lazy_module("api.services.datasets.catalog")
+    gallery = lazy_module("api.services.datasets.gallery")
     snapshots = lazy_module("api.services.datasets.snapshots")
     uploads = lazy_module("api.services.datasets.uploads")
 
@@ -154,6 +157,31 @@ def get_manifest(
 ) -> dict:
     """The normalized manifest: every image, its split and its annotations."""
     return catalog.manifest(db, settings, user, dataset_id)
+
+
+@router.get("/{dataset_id}/images", response_model=DatasetImagePage)
+def list_dataset_images(
+    dataset_id: uuid.UUID,
+    user: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    page: Annotated[PageParams, Depends()],
+    split: Split | None = None,
+    class_name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            description="only images of this class: their label, or any of their annotations",
+        ),
+    ] = None,
+) -> DatasetImagePage:
+    """A page of the dataset's images in path order, for a gallery: each with its split,
+    size, annotations as the manifest holds them (boxes, polygons, RLE masks, keypoints,
+    in the stored image's pixels, with their class names), a signed URL of its JPEG
+    thumbnail and one of the original. 409 `not_ready` while the dataset has no
+    manifest; 422 `unknown_class` for a class the dataset does not have."""
+    return gallery.page(db, settings, user, dataset_id, page, split=split, class_name=class_name)
 
 
 @router.post("/{dataset_id}/split", response_model=DatasetRead)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.deployments import (
+    AccountDailyUsage,
     ApiKeyCreated,
     DeploymentCreate,
     DeploymentCreated,
@@ -21,8 +22,10 @@ from api.schemas.deployments import (
 
 if TYPE_CHECKING:
     from api.services import deployments
+    from api.services.endpoint import daily_usage
 else:
     deployments = lazy_module("api.services.deployments")
+    daily_usage = lazy_module("api.services.endpoint.daily_usage")
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 
@@ -42,6 +45,20 @@ def list_deployments(
 ) -> Page[DeploymentRead]:
     """Your deployments, newest first."""
     return deployments.list_for(db, user, page)
+
+
+@router.get("/usage/daily", response_model=AccountDailyUsage)
+def account_daily_usage(
+    user: CurrentUser,
+    db: SessionDep,
+    days: Annotated[int, Query(ge=1, le=366, description="how many days, today included")] = 30,
+) -> AccountDailyUsage:
+    """Usage per UTC day of all your deployments' endpoints together, oldest first, every
+    day listed: calls, errors by outcome, p50 and p95 latency and bytes; and each
+    deployment's calls and errors per day (those with calls, most first), for a chart
+    of calls by deployment. One deployment's own series: `GET
+    /v1/deployments/{id}/usage/daily`."""
+    return daily_usage.for_user(db, user, days)
 
 
 @router.get("/{deployment_id}", response_model=DeploymentRead)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, SettingsDep
-from api.schemas.deployments import Usage
+from api.schemas.deployments import DeploymentDailyUsage, Usage
 
 if TYPE_CHECKING:
     from api.services.endpoint import calls, sessions
@@ -49,6 +49,21 @@ def deployment_usage(
 ) -> Any:
     """This month's usage, for the deployment's API key or its owner's login."""
     return calls.usage(db, settings, deployment_id, request.headers.get("authorization"))
+
+
+@router.get("/deployments/{deployment_id}/usage/daily", response_model=DeploymentDailyUsage)
+def deployment_daily_usage(
+    deployment_id: uuid.UUID,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    days: Annotated[int, Query(ge=1, le=366, description="how many days, today included")] = 30,
+) -> Any:
+    """Usage per UTC day, oldest first, every day listed (zeros when there were no
+    calls): calls, errors by outcome, p50 and p95 latency and bytes. For the
+    deployment's API key or its owner's login; anyone else's deployment is 404."""
+    authorization = request.headers.get("authorization")
+    return calls.daily_usage(db, settings, deployment_id, authorization, days)
 
 
 @router.get("/health")

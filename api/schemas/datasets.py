@@ -6,8 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import ORMModel, TaskType
+from api.schemas.common import ORMModel, Page, TaskType
 from api.services.datasets.splits import SplitPolicy
+from contract.manifest import Annotation, KeypointSpec, Split
 
 DatasetFormat = Literal["imagefolder", "yolo", "coco", "pascal_voc"]
 Visibility = Literal["private", "public"]
@@ -101,3 +102,39 @@ class SnapshotRead(ORMModel):
     num_images: int
     manifest_sha256: str
     created_at: datetime
+
+
+class ImageAnnotation(Annotation):
+    """An annotation as the manifest holds it (absolute pixels of the stored image;
+    boxes [x, y, width, height] from the top-left), with its class's name."""
+
+    class_name: str
+
+
+class DatasetImage(BaseModel):
+    """One image of a dataset, as the gallery shows it."""
+
+    path: str = Field(description="relative to the dataset's files, POSIX")
+    split: Split
+    width: int
+    height: int
+    size: int = Field(description="bytes")
+    sha256: str
+    label: int | None = Field(description="classification: the image's class id")
+    label_name: str | None = Field(description="classification: the image's class name")
+    annotations: list[ImageAnnotation]
+    thumbnail_url: str = Field(
+        description="signed, expiring URL of a JPEG at most `thumbnail_max_side` pixels a "
+        "side, same aspect ratio, in the stored image's pixel orientation"
+    )
+    url: str = Field(description="signed, expiring URL of the original image")
+
+
+class DatasetImagePage(Page[DatasetImage]):
+    """A page of a dataset's images (in path order) and what reading them needs."""
+
+    task_type: str
+    classes: list[str]
+    keypoints: KeypointSpec | None
+    thumbnail_max_side: int
+    expires_at: datetime = Field(description="when the page's URLs stop working")

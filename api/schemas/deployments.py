@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,3 +104,55 @@ class Usage(BaseModel):
     latency_ms: LatencySummary
     request_bytes: int
     response_bytes: int
+
+
+class DailyLatency(BaseModel):
+    """Latency percentiles in ms of a day's calls, whatever their outcome (None: no calls)."""
+
+    p50: float | None
+    p95: float | None
+
+
+class UsageDay(BaseModel):
+    """One UTC calendar day of metered calls."""
+
+    day: date
+    calls: int
+    errors: int = Field(description="calls whose outcome is not `ok`")
+    by_outcome: dict[str, int] = Field(
+        description="calls by outcome: ok, client_error, server_error, rate_limited "
+        "(every one present)"
+    )
+    latency_ms: DailyLatency
+    request_bytes: int
+    response_bytes: int
+
+
+class DeploymentDailyUsage(BaseModel):
+    """A deployment's usage per UTC day, `start` to `end` (today), every day listed."""
+
+    deployment_id: uuid.UUID
+    start: date
+    end: date
+    days: list[UsageDay]
+
+
+class DeploymentCallsPerDay(BaseModel):
+    """One deployment's share of an account's usage; lists align with its `days`."""
+
+    deployment_id: uuid.UUID
+    name: str
+    calls: int
+    errors: int
+    calls_per_day: list[int]
+    errors_per_day: list[int]
+
+
+class AccountDailyUsage(BaseModel):
+    """Usage per UTC day summed over every deployment of the caller, `start` to `end`
+    (today), and each deployment's calls per day (those with calls, most first)."""
+
+    start: date
+    end: date
+    days: list[UsageDay]
+    deployments: list[DeploymentCallsPerDay]

@@ -1,6 +1,7 @@
 """From an unpacked upload on disk to a validated manifest, or the list of what is wrong.
 
-Pure: reads the folder, touches neither the database nor storage.
+Touches neither the database nor storage: it reads the folder, and writes the images'
+thumbnails to another when asked to (from the decode that validates them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from api.services.datasets import images as image_scan
 from api.services.datasets import splits, stats
 from api.services.datasets.formats import FORMATS
-from api.services.datasets.formats.base import Parsed, Source
+from api.services.datasets.formats.base import Parsed, Source, check_class_names
 from api.services.datasets.problems import Problems
 from contract.manifest import ImageEntry, Manifest
 
@@ -32,6 +33,8 @@ class IngestResult:
     manifest: Manifest | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     root: str = ""  # the folder inside the upload that holds the dataset ("" for the top)
+    # The thumbnail file of every image in the manifest, by its path (when asked for).
+    thumbnails: dict[str, Path] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -83,8 +86,10 @@ def ingest(
     declared_task: str | None,
     policy: splits.SplitPolicy,
     max_pixels: int,
+    thumbnails_dir: Path | None = None,
 ) -> IngestResult:
-    """Detect, decode, parse, validate and split the dataset in `folder`."""
+    """Detect, decode, parse, validate and split the dataset in `folder`; with
+    `thumbnails_dir`, write each image's thumbnail there (see `result.thumbnails`)."""
     problems = Problems()
     root_name, rel_files = find_root(sorted(files))
     root = folder / root_name if root_name else folder
@@ -118,7 +123,7 @@ def ingest(
             )
         return result
 
-    infos = image_scan.scan_images(root, rel_files, problems, max_pixels)
+    infos = image_scan.scan_images(root, rel_files, problems, max_pixels, thumbnails_dir)
     source = Source(
         files=rel_files,
         images=infos,
@@ -127,6 +132,7 @@ def ingest(
         read_text=read_text,
     )
     parsed: Parsed = FORMATS[fmt].parse(source)
+    check_class_names(parsed.classes, problems)
 
     task = parsed.task_type
     if declared_task and declared_task != task:
@@ -168,6 +174,8 @@ def ingest(
             annotations=draft.annotations,
         )
         entries.append(entry)
+        if info.thumbnail is not None:
+            result.thumbnails[draft.path] = info.thumbnail
     entries.sort(key=lambda e: e.path)
     result.manifest = Manifest(
         task_type=task,

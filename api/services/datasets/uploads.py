@@ -4,6 +4,7 @@ multipart uploads, each unpacked, ingested and stored, or refused with nothing k
 What is stored for a ready dataset, under `datasets/{id}/`:
   original/<name>      the upload as sent (an archive; loose files under original/files/)
   files/<path>         every image the manifest names, byte for byte
+  thumbnails/<sha256>.jpg, thumbnails.json   their thumbnails (thumbnails.py)
   manifest.json        the normalized manifest
 An upload refused with a 4xx leaves no row and no object; one whose content is wrong
 ends as a row with status `error` and its problems, and no objects.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import mimetypes
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -27,8 +29,9 @@ from api.db.models import Dataset, DatasetFormat, DatasetStatus, Project, User, 
 from api.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge, ServiceUnavailable
 from api.schemas.datasets import DatasetMeta, DirectUpload, DirectUploadCreate, UploadPart
 from api.services import ownership, webhooks
-from api.services.datasets import archive
+from api.services.datasets import archive, thumbnails
 from api.services.datasets.ingest import IngestResult, ingest
+from api.services.datasets.upload_paths import UploadPaths
 from api.services.storage import Storage, StorageError, get_storage
 from api.services.uploaded_files import safe_name, save_stream
 from api.settings import Settings
@@ -106,6 +109,7 @@ def _process(
         declared_task=row.task_type,
         policy=SplitPolicy.model_validate(row.split_config or {}),
         max_pixels=settings.dataset_max_image_pixels,
+        thumbnails_dir=unpacked.with_name("thumbnails"),
     )
     row.format_detection = result.detection
     if not result.ok:
@@ -179,16 +183,28 @@ def _store(
         storage.put_file(row.original_key, original)
     elif original is None:
         row.original_key = f"{prefix}original/files/"
-        _put_many(storage, ((f"{row.original_key}{f}", unpacked / f) for f in files))
-    _put_many(storage, ((f"{prefix}files/{img.path}", root / img.path) for img in manifest.images))
+        _put_many(storage, ((f"{row.original_key}{f}", unpacked / f, None) for f in files))
+    # Typed, so that a browser shows the image a signed URL points to.
+    images = {
+        f"{prefix}files/{img.path}": (root / img.path, mimetypes.guess_type(img.path)[0])
+        for img in manifest.images
+    }
+    thumbs = {
+        thumbnails.key(prefix, img.sha256): (result.thumbnails[img.path], thumbnails.CONTENT_TYPE)
+        for img in manifest.images
+    }
+    _put_many(storage, ((key, path, kind) for key, (path, kind) in (images | thumbs).items()))
+    storage.put_bytes(thumbnails.marker_key(prefix), thumbnails.marker(), "application/json")
     # Last: a manifest in storage means every file it names is there.
     row.manifest_key = f"{prefix}manifest.json"
     storage.put_bytes(row.manifest_key, manifest.model_dump_json().encode(), "application/json")
 
 
-def _put_many(storage: Storage, items: Iterable[tuple[str, Path]]) -> None:
+def _put_many(storage: Storage, items: Iterable[tuple[str, Path, str | None]]) -> None:
+    """Store each (key, file, content type), several at once."""
     with ThreadPoolExecutor(_UPLOAD_THREADS) as pool:
-        for future in [pool.submit(storage.put_file, key, path) for key, path in items]:
+        futures = [pool.submit(storage.put_file, key, path, kind) for key, path, kind in items]
+        for future in futures:
             future.result()
 
 
@@ -237,14 +253,12 @@ def _save_files(uploads: list[tuple[str, BinaryIO]], dest: Path, lim: archive.Li
     files: list[str] = []
     if len(uploads) > lim.max_entries:
         raise archive.ArchiveTooLarge(f"More than {lim.max_entries} files")
+    # Every name is checked (safe, not too long, no collision) before any file is written.
+    paths = UploadPaths()
+    named = [(rel, stream) for name, stream in uploads if (rel := paths.admit(name)) is not None]
     total = 0
-    for name, stream in uploads:
-        rel = archive.safe_relative_path(name)
-        if rel is None:
-            continue
+    for rel, stream in named:
         target = dest / rel
-        if target.exists():
-            raise BadRequest(f"{rel!r} is sent twice", code="duplicate_file")
         target.parent.mkdir(parents=True, exist_ok=True)
         total += save_stream(stream, target, lim.max_total_bytes - total)
         files.append(rel)

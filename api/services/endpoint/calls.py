@@ -234,6 +234,28 @@ def usage(
 ) -> Any:
     """This month's usage of a deployment, for its API key or its owner's login (a key
     answers as for a call: see the module docstring; a login as every owned resource)."""
+    return metering.usage(db, _usage_reader(db, settings, deployment_id, authorization))
+
+
+def daily_usage(
+    db: Session,
+    settings: Settings,
+    deployment_id: uuid.UUID,
+    authorization: str | None,
+    days: int,
+) -> Any:
+    """The deployment's usage per UTC day over the last `days` days, for the same
+    callers as `usage`."""
+    from api.services.endpoint import daily_usage
+
+    deployment = _usage_reader(db, settings, deployment_id, authorization)
+    return daily_usage.for_deployment(db, deployment, days)
+
+
+def _usage_reader(
+    db: Session, settings: Settings, deployment_id: uuid.UUID, authorization: str | None
+) -> Deployment:
+    """The deployment, when `authorization` is its API key or its owner's login."""
     from api.deps import get_current_user
     from api.services import ownership
 
@@ -247,4 +269,4 @@ def usage(
         user = get_current_user(db, settings, token.strip() if scheme.lower() == "bearer" else None)
         deployment = ownership.get_for_read(db, Deployment, deployment_id, user)
     assert deployment is not None
-    return metering.usage(db, deployment)
+    return deployment

@@ -65,6 +65,10 @@ class Call:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+# What a call's record says of its answer; outcome_of decides which.
+OUTCOMES = ("ok", "client_error", "server_error", "rate_limited")
+
+
 def outcome_of(status_code: int) -> str:
     if status_code == 429:
         return "rate_limited"
@@ -296,12 +300,15 @@ def _latency(db: Session, where: tuple) -> LatencySummary:  # type: ignore[type-
     values = sorted(db.scalars(select(UsageRecord.latency_ms).where(*where)))
     if not values:
         return LatencySummary(p50=None, p99=None)
+    return LatencySummary(
+        p50=round(percentile(values, 0.5), 3), p99=round(percentile(values, 0.99), 3)
+    )
 
-    def at(q: float) -> float:
-        # Linear interpolation between ranks, as percentile_cont does.
-        pos = q * (len(values) - 1)
-        low = int(pos)
-        high = min(low + 1, len(values) - 1)
-        return round(values[low] + (values[high] - values[low]) * (pos - low), 3)
 
-    return LatencySummary(p50=at(0.5), p99=at(0.99))
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile of ascending `ordered` values (not empty), interpolated linearly
+    between ranks as PostgreSQL's percentile_cont (and numpy's default) does."""
+    pos = q * (len(ordered) - 1)
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
