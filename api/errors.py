@@ -8,13 +8,14 @@ an unexpected exception is logged with the request id and answered 500.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger("api.errors")
@@ -106,14 +107,37 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # newer FastAPI nests routers
+        yield from _routes(included.routes) if included is not None else (route,)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers, for `Allow`: the router's 405 names only those of
+    the first route whose path matched, where several routes share a path (GET, PATCH)."""
+    from starlette.routing import Match
+
+    methods = {"OPTIONS"}
+    for route in _routes(request.app.router.routes):
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # the path exists; the method is not one of its routes'
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        if request.method == "OPTIONS":  # what may I do here? (CORS preflights never get here)
+            return Response(status_code=204, headers=headers)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     details = None if isinstance(exc.detail, str) else exc.detail
     return JSONResponse(
         error_body(_status_code_name(exc.status_code), message, details),
         exc.status_code,
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 

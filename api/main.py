@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
 from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
+from api.request_values import refuse_nul
 from api.routes import (
     auth,
     chat,
@@ -36,7 +37,7 @@ from api.routes import (
     webhooks,
     weights,
 )
-from api.schemas.common import ErrorResponse
+from api.schemas.common import error_responses
 from api.settings import Settings, get_settings
 from api.web_console import mount_console
 
@@ -85,14 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=settings.app_name,
         version=API_VERSION,
         lifespan=lifespan,
-        # Every documented route may answer the common error shape.
-        responses={
-            400: {"model": ErrorResponse},
-            401: {"model": ErrorResponse},
-            403: {"model": ErrorResponse},
-            404: {"model": ErrorResponse},
-            422: {"model": ErrorResponse},
-        },
+        # Every documented route may answer the common error shape, with any of the error
+        # statuses this API uses (clients are generated from this document).
+        responses=error_responses(),
+        # Before every route: text that PostgreSQL cannot store is a 422, not a 500.
+        dependencies=[Depends(refuse_nul)],
     )
     install_error_handlers(app)
     if settings.cors_origins:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from contract.non_finite import Metric, json_safe
 
 CONTRACT_VERSION = 1
 
@@ -71,12 +73,21 @@ class Callback(BaseModel):
     attempt: int = Field(ge=1)
     seq: int = Field(ge=1)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _non_finite_named(cls, value: Any) -> Any:
+        # A NaN or infinity anywhere (a diverging loss, a class never predicted) is kept
+        # as "nan", "inf" or "-inf": JSON and PostgreSQL have no such numbers
+        # (contract/non_finite.py).
+        return json_safe(value)
+
 
 class Heartbeat(Callback):
     progress: float | None = Field(default=None, ge=0, le=100)
     epoch: int | None = None
     total_epochs: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
+    # A non-finite value (a diverging loss) is a string: "nan", "inf", "-inf".
+    metrics: dict[str, Metric] = Field(default_factory=dict)
     message: str | None = Field(default=None, max_length=2000)
 
 
@@ -94,10 +105,10 @@ class Event(Callback):
 class Validation(Callback):
     epoch: int = Field(ge=0)
     primary_metric_name: str
-    primary_metric_value: float
+    primary_metric_value: Metric
     # Whether a higher primary value is better; None keeps what the job already says.
     primary_metric_direction: Literal["maximize", "minimize"] | None = None
-    metrics: dict[str, float]
+    metrics: dict[str, Metric]
     per_class_metrics: list[dict[str, Any]] | None = None
     confusion_matrix: list[list[int]] | None = None
     pr_curves: dict[str, Any] | None = None

@@ -8,6 +8,7 @@ is imported here.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -226,16 +227,25 @@ def _check(field: ConfigField, value: Any) -> tuple[Any, str | None]:
         return value, None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, f"must be a{'n integer' if field.type == 'integer' else ' number'}"
+    # NaN passes every min/max check and an infinity breaks int(); JSON as Python reads
+    # it has both (NaN, Infinity, 1e999).
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, "must be a finite number"
     if field.type == "integer":
         if value != int(value):
             return None, "must be an integer"
         value = int(value)
-    else:
-        value = float(value)
+    # Compared before any conversion: Python compares ints and floats exactly, and an
+    # int too large for a float is refused here rather than overflowing below.
     if field.min is not None and value < field.min:
         return None, f"must be at least {field.min:g}"
     if field.max is not None and value > field.max:
         return None, f"must be at most {field.max:g}"
+    if field.type != "integer":
+        try:
+            value = float(value)
+        except OverflowError:
+            return None, "must be a finite number"
     return value, None
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.db.models import DiagnosticJob, JobStatus
+from api.db.models import DiagnosticJob
 from api.db.session import new_session
 from api.settings import DEFAULT_JOB_LIMITS, get_settings
 from tests.conftest import api_process, logged_in

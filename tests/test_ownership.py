@@ -46,6 +46,10 @@ API_KEY_ROUTES = {
     ("POST", "/v1/infer/{deployment_id}"),
     ("GET", "/v1/deployments/{deployment_id}/usage"),
 }
+# What every logged-in user may read about the installation itself (no user's data).
+SHARED = {("GET", "/api/v1/runners/{runner}/capabilities")}
+# Path parameters that name parts of the installation, not anyone's resources.
+INSTALLATION_NAMES = {"runner": "local"}
 # Administrative routes: a non-manager gets 403 whatever the id.
 MANAGER_PREFIXES = ("/api/v1/users", "/api/v1/operations/")
 # Routes with no id in the path that act only on the caller's own data, with a body that
@@ -289,6 +293,8 @@ def _classify(method: str, path: str) -> str:
         return "signed"
     if path.startswith(MANAGER_PREFIXES):
         return "manager"
+    if (method, path) in SHARED:
+        return "shared"
     if _params(path):
         return "owned"
     if method == "GET":
@@ -363,7 +369,7 @@ def test_administrative_routes_refuse_non_managers(client, app, world):
     for method, path in _routes(app):
         if _classify(method, path) != "manager":
             continue
-        url = _fill(path, world.ids)
+        url = _fill(path, {**world.ids, **INSTALLATION_NAMES})
         r = client.request(
             method, url, json=BODIES.get((method, path), {}), headers=world.intruder.headers
         )

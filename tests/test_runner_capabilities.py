@@ -14,7 +14,7 @@ import pytest
 
 from api.db.models import RunnerCapabilities, TrainingJob
 from api.db.session import new_session
-from api.errors import ServiceUnavailable, Unprocessable
+from api.errors import Unprocessable
 from api.services.jobs import capabilities
 from api.settings import get_settings
 from tests import dataset_builders as build
@@ -80,13 +80,15 @@ def test_a_stale_table_is_asked_for_again_by_the_reconciler(client, make_user):
 
 
 def test_only_admins_ask_the_workers_again(client, make_user, admin):
-    r = client.post("/api/v1/runners/local/refresh", headers=make_user("engineer_ii").headers)
+    r = client.post(
+        "/api/v1/operations/runners/local/refresh", headers=make_user("engineer_ii").headers
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     before = capabilities.stored(get_settings(), "local").taken_at
-    r = client.post("/api/v1/runners/local/refresh", headers=admin.headers)
+    r = client.post("/api/v1/operations/runners/local/refresh", headers=admin.headers)
     assert r.status_code == 200, r.text
     assert datetime.fromisoformat(r.json()["taken_at"]) > before
-    r = client.post("/api/v1/runners/kubernetes/refresh", headers=admin.headers)
+    r = client.post("/api/v1/operations/runners/kubernetes/refresh", headers=admin.headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_runner"
     r = client.get("/api/v1/export/capabilities?runner=kubernetes", headers=admin.headers)
     assert r.status_code == 422
@@ -145,7 +147,7 @@ def test_a_runner_that_cannot_be_asked_says_why(monkeypatch):
     settings = get_settings().model_copy(update={"docker_image": "vap-worker:nowhere"})
     row = capabilities.refresh(settings, "docker")
     assert row.report is None and row.error
-    with pytest.raises(ServiceUnavailable) as unavailable:
+    with pytest.raises(Unprocessable) as unavailable:
         capabilities.require(settings, "docker", framework="timm")
     assert unavailable.value.code == "runner_unavailable"
     assert "Runner 'docker' could not say what its workers can do" in unavailable.value.message

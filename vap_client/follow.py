@@ -22,6 +22,7 @@ def format_metrics(metrics: dict[str, Any], limit: int = 5) -> str:
 
 
 def _num(value: Any) -> str:
+    # A non-finite metric comes as its name ("nan", "inf", "-inf") and is shown so.
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
@@ -35,6 +36,8 @@ def format_event(event: JobEvent) -> str:
             text += f": {d['error']}"
     elif event.type == "heartbeat":
         text = d.get("message") or f"{d.get('progress', 0):.0f}%"
+        loss = _short(d.get("metrics") or {})
+        text += f"  {loss}" if loss else ""
     elif event.type == "validation":
         metrics = {**d.get("primary", {}), **d.get("metrics", {})}
         text = f"epoch {d.get('epoch')}: {format_metrics(metrics)}"
@@ -159,4 +162,4 @@ class LiveView:
 
 def _short(metrics: dict[str, Any]) -> str:
     loss = metrics.get("loss", metrics.get("train/loss"))
-    return f"loss {loss:.4f}" if isinstance(loss, float) else ""
+    return "" if loss is None else f"loss {_num(loss)}"

@@ -38,7 +38,7 @@ class ServingAPI(Transport):
     def refresh_runner(self, runner: str) -> dict[str, Any]:
         """Ask a runner's workers what they can do, now (admins); their new table."""
         # A cold worker (a container image, a Modal app) may take a while to answer.
-        return self.post_as(dict, f"/api/v1/runners/{runner}/refresh", timeout=300)  # type: ignore[no-any-return]
+        return self.post_as(dict, f"/api/v1/operations/runners/{runner}/refresh", timeout=300)  # type: ignore[no-any-return]
 
     def create_export_job(
         self,

@@ -6,14 +6,17 @@ default), so types are chosen to behave identically on both.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid, func
+from sqlalchemy import JSON, DateTime, Double, MetaData, TypeDecorator, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from contract.non_finite import NonFinite, name_of
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -52,6 +55,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _AsGiven(Double):  # type: ignore[type-arg]
+    """SQLite's double, its values bound as given: a NaN's name stays text (SQLite's
+    driver would make every value a float again, and the NaN a NULL)."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class MetricValue(TypeDecorator[float | NonFinite]):
+    """A metric: a finite float, or "nan", "inf", "-inf" for the others, written and read
+    back in that form (contract/non_finite.py), on a double precision column.
+
+    PostgreSQL keeps NaN and the infinities natively. SQLite turns a NaN into NULL (so a
+    NOT NULL column refuses it); there the name is written instead, which SQLite keeps
+    as text since it stores values by what they are, not by the column's type.
+    """
+
+    impl = Double()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return _AsGiven() if dialect.name == "sqlite" else self.impl_instance
+
+    def process_bind_param(self, value: float | str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        number = float(value)
+        if math.isnan(number) and dialect.name == "sqlite":
+            return "nan"
+        return number
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> float | NonFinite | None:
+        if value is None:
+            return None
+        number = float(value)
+        return number if math.isfinite(number) else name_of(number)
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.

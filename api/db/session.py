@@ -6,6 +6,7 @@ invocation, so the engine is built lazily once per process and reused.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import Settings, get_settings
+from contract.non_finite import json_safe
 
 
 def normalize_database_url(url: str) -> str:
@@ -37,6 +39,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def storable_json(value: Any) -> str:
+    """JSON for every json/jsonb column: a NaN or infinity anywhere in `value` is kept as
+    its name, "nan", "inf" or "-inf" (contract/non_finite.py). Python would write NaN,
+    which PostgreSQL refuses (a 500) and SQLite keeps only for pydantic to answer null."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(json_safe(value), allow_nan=False)
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str, echo: bool = False) -> Engine:
     url = normalize_database_url(url)
@@ -44,10 +56,22 @@ def engine_for(url: str, echo: bool = False) -> Engine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False},
+            json_serializer=storable_json,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=storable_json,
+    )
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
-from api.schemas.common import Page, PageParams
+from api.schemas.common import FRAMEWORK_ENUM, Page, PageParams
 from api.schemas.exports import (
     Capabilities,
     ExportDownload,
@@ -41,7 +41,7 @@ def _model():  # type: ignore[no-untyped-def]
 def export_capabilities(
     user: CurrentUser,
     settings: SettingsDep,
-    framework: str | None = None,
+    framework: Annotated[str | None, Query(json_schema_extra=FRAMEWORK_ENUM)] = None,
     runner: RunnerName | None = None,
 ) -> object:
     """Per framework and format, on `runner`'s workers (default: the installation's

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
-from api.schemas.common import Page, PageParams
+from api.schemas.common import MAX_OFFSET, Page, PageParams
 from api.schemas.evaluation import (
     CheckpointName,
     InferenceJobCreate,
@@ -88,7 +88,7 @@ def inference_results(
     user: CurrentUser,
     db: SessionDep,
     settings: SettingsDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
     """Per image: the predictions (contract/predictions.py); 409 before there are any."""

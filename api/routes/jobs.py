@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
+from api.schemas.common import MAX_OFFSET, SQL_INT_MAX
 from api.schemas.jobs import JobEventsPage, JobRead
 from contract.jobs import (
     ArtifactRequest,
@@ -84,7 +85,7 @@ def input_files(
     claims: JobClaimsDep,
     db: SessionDep,
     settings: SettingsDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> dict:
     """For the job's function: a page of its dataset snapshot's files (path, size, sha256,
@@ -103,7 +104,7 @@ async def job_events(
     request: Request,
     settings: SettingsDep,
     bearer: Annotated[str | None, Depends(_login)],
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=SQL_INT_MAX)] = None,
     token: Annotated[str | None, Query(description="a stream token, for EventSource")] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Any:
@@ -119,8 +120,10 @@ async def job_events(
         page = await run_in_threadpool(streams.read_page, settings, kind, job.id, after)
         return page
     start = after or 0
-    if last_event_id and last_event_id.isdigit():
-        start = int(last_event_id)
+    # An id this API sent (a seq); anything else, or past any seq, is no id at all.
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        seq = int(last_event_id)
+        start = seq if seq <= SQL_INT_MAX else start
     stream = streams.sse(settings, kind, job.id, start)
     return EventSourceResponse(stream, ping=settings.sse_ping_seconds)
 

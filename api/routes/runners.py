@@ -3,42 +3,50 @@ report (api/services/jobs/capabilities.py); an admin asks them again after a dep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import CurrentUser, SettingsDep, require_role
 from api.lazy import lazy_module
 from api.roles import UserRole
+from api.schemas.common import FRAMEWORK_ENUM
 from api.schemas.exports import Capabilities
 from api.schemas.jobs import RunnerRead
+from api.schemas.training import RunnerName
 
 if TYPE_CHECKING:
     from api.services.jobs import capabilities
 else:
     capabilities = lazy_module("api.services.jobs.capabilities")
 
-router = APIRouter(prefix="/api/v1/runners", tags=["runners"])
+router = APIRouter(tags=["runners"])
 Admin = Annotated[Any, Depends(require_role(UserRole.ADMIN))]
+# A runner's name; the schema lists the known ones, the service refuses the rest (422).
+Runner = Annotated[str, Path(json_schema_extra={"enum": list(get_args(RunnerName))})]
 
 
-@router.get("", response_model=list[RunnerRead])
+@router.get("/api/v1/runners", response_model=list[RunnerRead])
 def list_runners(user: CurrentUser, settings: SettingsDep) -> object:
     """Every runner, which one is the default, and when its workers last reported."""
     return capabilities.runners(settings)
 
 
-@router.get("/{runner}/capabilities", response_model=Capabilities)
+@router.get("/api/v1/runners/{runner}/capabilities", response_model=Capabilities)
 def runner_capabilities(
-    runner: str, user: CurrentUser, settings: SettingsDep, framework: str | None = None
+    runner: Runner,
+    user: CurrentUser,
+    settings: SettingsDep,
+    framework: Annotated[str | None, Query(json_schema_extra=FRAMEWORK_ENUM)] = None,
 ) -> object:
     """The runner's workers' own table: frameworks, export formats, quantizations,
     GPUs, versions, and when they reported it (asked for when there is none yet)."""
     return capabilities.view(capabilities.stored(settings, runner), framework)
 
 
-@router.post("/{runner}/refresh", response_model=Capabilities)
-def refresh_runner(runner: str, user: Admin, settings: SettingsDep) -> object:
+# Under operations/: administrative, like every route there.
+@router.post("/api/v1/operations/runners/{runner}/refresh", response_model=Capabilities)
+def refresh_runner(runner: Runner, user: Admin, settings: SettingsDep) -> object:
     """Ask the runner's workers again now (after deploying a new worker image or Modal
-    app); 503 saying why when they cannot be asked."""
+    app); 422 `runner_unavailable` saying why when they cannot be asked and never were."""
     return capabilities.view(capabilities.refresh(settings, runner))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import Unprocessable
 from api.lazy import lazy_module
-from api.schemas.common import Page, PageParams, TaskType
+from api.schemas.common import FRAMEWORK_ENUM, SQL_INT_MAX, Page, PageParams, TaskType
 from api.schemas.exports import ExportJobRead
 from api.schemas.training import (
     CheckpointLinks,
@@ -34,7 +34,9 @@ router = APIRouter(prefix="/api/v1/training", tags=["training"])
 
 
 @router.get("/config-schema", response_model=training_config.ConfigSchema)
-async def config_schema(framework: str, task_type: TaskType) -> object:
+async def config_schema(
+    framework: Annotated[str, Query(json_schema_extra=FRAMEWORK_ENUM)], task_type: TaskType
+) -> object:
     """The typed fields a training job's `config` takes for this framework and task, with
     the presets (basic, standard, aggressive). Job creation validates against exactly this."""
     if framework not in catalog.FRAMEWORKS:
@@ -122,7 +124,7 @@ def validation_results(
     training_job_id: uuid.UUID,
     user: CurrentUser,
     db: SessionDep,
-    epoch: Annotated[int | None, Query(ge=0, description="only this epoch")] = None,
+    epoch: Annotated[int | None, Query(ge=0, le=SQL_INT_MAX, description="only this epoch")] = None,
 ) -> object:
     """Per epoch: all metrics, per-class metrics, confusion matrix, PR curves."""
     return training.validation_results(db, user, training_job_id, epoch)

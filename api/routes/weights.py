@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import invalid_form
 from api.lazy import lazy_module
-from api.schemas.common import Page, PageParams, TaskType
+from api.schemas.common import FRAMEWORK_ENUM, Page, PageParams, TaskType
 from api.schemas.weights import Visibility, WeightDownload, WeightMeta, WeightRead, WeightUpdate
 
 if TYPE_CHECKING:
@@ -38,7 +38,13 @@ def upload_weights(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="One .safetensors, .pt, .pth or .bin file")],
     name: Annotated[str, Form()],
-    framework: Annotated[str, Form(description="A catalog framework (GET /api/v1/models)")],
+    framework: Annotated[
+        str,
+        Form(
+            description="A catalog framework (GET /api/v1/models)",
+            json_schema_extra=FRAMEWORK_ENUM,
+        ),
+    ],
     base_architecture: Annotated[str, Form(description="A catalog model of that framework")],
     task_types: Annotated[
         str | None, Form(description="JSON list or comma list; default: the model's tasks")

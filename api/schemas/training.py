@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.schemas.common import ORMModel, TaskType
 from api.schemas.jobs import JobRead
 from contract.capabilities import GPU_REQUEST_PATTERN, GpuRequest
+from contract.non_finite import Metric
 
 RunnerName = Literal["local", "docker", "modal"]
 
@@ -79,7 +80,7 @@ class ValidationResultRead(ORMModel):
     epoch: int
     task_type: str
     primary_metric_name: str
-    primary_metric_value: float
+    primary_metric_value: Metric
     is_best: bool
     metrics: dict[str, Any]
     per_class_metrics: list[Any] | None
@@ -90,7 +91,7 @@ class ValidationResultRead(ORMModel):
 
 class EpochMetrics(BaseModel):
     epoch: int
-    primary: float
+    primary: Metric
     is_best: bool
     metrics: dict[str, Any]
 

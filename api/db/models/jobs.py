@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, Timestamps, UUIDPrimaryKey, utcnow
+from api.db.base import Base, MetricValue, Timestamps, UUIDPrimaryKey, utcnow
 from api.db.models._enum import str_enum
+from contract.non_finite import NonFinite
 
 
 class JobKind(enum.StrEnum):
@@ -121,7 +122,8 @@ class TrainingValidationResult(UUIDPrimaryKey, Base):
     epoch: Mapped[int]
     task_type: Mapped[str] = mapped_column(String(64), index=True)
     primary_metric_name: Mapped[str] = mapped_column(String(64))
-    primary_metric_value: Mapped[float]
+    # NaN and the infinities as "nan", "inf", "-inf" (a diverging run's validation loss).
+    primary_metric_value: Mapped[float | NonFinite] = mapped_column(MetricValue())
     is_best: Mapped[bool] = mapped_column(default=False)
     metrics: Mapped[dict[str, Any]]
     per_class_metrics: Mapped[list[Any] | None]

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.db.models import RunnerCapabilities
 from api.db.session import new_session
-from api.errors import ServiceUnavailable, Unprocessable
+from api.errors import Unprocessable
 from api.schemas.exports import Capabilities
 from api.schemas.jobs import RunnerRead
 from api.services.jobs.runners import RUNNERS, RunnerUnavailable, get_runner
@@ -84,9 +84,10 @@ def stored(settings: Settings, runner: str) -> RunnerCapabilities:
 
 
 def report_of(row: RunnerCapabilities) -> WorkerCapabilities:
-    """The kept report; ServiceUnavailable saying why when the runner never gave one."""
+    """The kept report; Unprocessable (`runner_unavailable`) naming the runner and why,
+    when its workers never gave one: nothing can be asked of them until they do."""
     if row.report is None:
-        raise ServiceUnavailable(
+        raise Unprocessable(
             f"Runner {row.runner!r} could not say what its workers can do: {row.error}",
             code="runner_unavailable",
         )
@@ -127,7 +128,7 @@ def require(
     """Refuse, before anything is written, a job its runner's workers cannot run:
     Unprocessable naming the runner and the reason (`unsupported_framework`,
     `unsupported_format`, `unsupported_quantization`, `unsupported_gpu`), or
-    ServiceUnavailable when the runner never said what it can do. Returns what
+    `runner_unavailable` when the runner never said what it can do. Returns what
     admission settles of the job's resources: the worker devices a GPU request gets
     where the workers list theirs (`gpu_devices`), or the type "any" stands for where
     the runner provisions GPUs per job (`gpu`)."""
