@@ -183,6 +183,24 @@ def s3_settings(server, **overrides):  # type: ignore[no-untyped-def]
     return Settings(**(values | overrides))
 
 
+@pytest.fixture()
+def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
+    """The API with its storage on the SeaweedFS S3 server (the database is the same): an
+    in-process client and that storage."""
+    from fastapi.testclient import TestClient
+
+    from api.deps import current_settings
+    from api.services.storage import get_storage
+
+    settings = s3_settings(s3_server)
+    app.dependency_overrides[current_settings] = lambda: settings
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            yield c, get_storage(settings)
+    finally:
+        app.dependency_overrides.pop(current_settings)
+
+
 def upload_dataset(
     client,
     account,

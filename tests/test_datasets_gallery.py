@@ -299,23 +299,6 @@ def test_a_resplit_shows_in_the_gallery_at_once(client, engineer):
     assert len(val) == 9
 
 
-@pytest.fixture()
-def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
-    """The API with its storage on the SeaweedFS S3 server (the database is the same)."""
-    from fastapi.testclient import TestClient
-
-    from api.deps import current_settings
-    from tests.conftest import s3_settings
-
-    settings = s3_settings(s3_server)
-    app.dependency_overrides[current_settings] = lambda: settings
-    try:
-        with TestClient(app, raise_server_exceptions=False) as c:
-            yield c, get_storage(settings)
-    finally:
-        app.dependency_overrides.pop(current_settings)
-
-
 def test_on_s3_the_urls_are_presigned_and_typed_for_a_browser(s3_client, make_user):
     client, storage = s3_client
     user = make_user("engineer_ii")

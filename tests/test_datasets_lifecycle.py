@@ -260,24 +260,6 @@ def test_delete_removes_rows_and_every_object(client, engineer, dataset):
     assert client.get(f"{url}/snapshots", headers=engineer.headers).status_code == 404
 
 
-@pytest.fixture()
-def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
-    """The API with its storage on the SeaweedFS S3 server (the database is the same)."""
-    from fastapi.testclient import TestClient
-
-    from tests.conftest import s3_settings
-
-    settings = s3_settings(s3_server)
-    from api.deps import current_settings
-
-    app.dependency_overrides[current_settings] = lambda: settings
-    try:
-        with TestClient(app, raise_server_exceptions=False) as c:
-            yield c, get_storage(settings)
-    finally:
-        app.dependency_overrides.pop(current_settings)
-
-
 def test_direct_upload_in_two_parts_to_s3_then_snapshot_and_delete(s3_client, make_user):
     import io
 

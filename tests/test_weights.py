@@ -426,23 +426,6 @@ def test_an_upload_without_a_file_is_refused(client, engineer):
 # --- on S3 -----------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def s3_client(app, s3_server):  # type: ignore[no-untyped-def]
-    """The API with its storage on the SeaweedFS S3 server (the database is the same)."""
-    from fastapi.testclient import TestClient
-
-    from api.deps import current_settings
-    from tests.conftest import s3_settings
-
-    settings = s3_settings(s3_server)
-    app.dependency_overrides[current_settings] = lambda: settings
-    try:
-        with TestClient(app, raise_server_exceptions=False) as c:
-            yield c, get_storage(settings)
-    finally:
-        app.dependency_overrides.pop(current_settings)
-
-
 def test_on_s3_weights_are_stored_downloaded_and_deleted(s3_client, make_user, torch_bytes):
     import httpx
 
