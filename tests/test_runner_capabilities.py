@@ -145,6 +145,9 @@ def test_a_gpu_the_workers_do_not_have_is_refused_at_creation(client, dataset):
 def test_a_runner_that_cannot_be_asked_says_why(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     settings = get_settings().model_copy(update={"docker_image": "vap-worker:nowhere"})
+    with new_session() as db:  # a runner that never reported (the Docker tests' one did)
+        db.query(RunnerCapabilities).filter_by(runner="docker").delete()
+        db.commit()
     row = capabilities.refresh(settings, "docker")
     assert row.report is None and row.error
     with pytest.raises(Unprocessable) as unavailable:
