@@ -176,9 +176,9 @@ def refuse_failed_auth(
     relax_durability(db)
     params = {"deployment_id": deployment_id, "period": failure_period(client),
               "window_start": start}  # fmt: skip
-    failures = int(db.execute(_BUMP_ONE, params).one().count)
+    _, failures = db.execute(_BUMP_ONE, params).one()  # RETURNING period, count
     db.commit()
-    if failures <= per_minute:
+    if int(failures) <= per_minute:
         return None
     return _refused(
         "auth_throttled",
