@@ -14,7 +14,7 @@ from api.errors import Conflict, NotFound
 from api.services import ownership, webhooks
 from api.services.jobs import attempts, events, slots
 from api.services.jobs.kinds import find
-from api.services.jobs.runners import RunnerUnavailable, get_runner
+from api.services.jobs.runners import stop_run
 from api.settings import Settings
 
 
@@ -45,9 +45,7 @@ def cancel(db: Session, settings: Settings, user: User, model: Any, job_id: uuid
     webhooks.job_ended(db, job)
     # Committed first: callbacks arriving while the run stops already see `cancelled`.
     db.commit()
-    if job.runner and job.runner_ref and not waited:
-        # Unreachable runner: the run's next callback is answered `cancel`.
-        with contextlib.suppress(RunnerUnavailable):
-            get_runner(job.runner, settings).cancel(job.runner_ref)
+    if not waited:  # a job waiting in line has no run (an old ref is a finished one's)
+        stop_run(settings, job.runner, job.runner_ref)
     slots.promote(db, settings, job.user_id)  # its slot, or its place in line, is free
     return job

@@ -11,7 +11,6 @@ where the API is serverless.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from api.db.models import JobStatus
 from api.services import webhooks
 from api.services.jobs import attempts, capabilities, dispatch, events, slots
 from api.services.jobs.kinds import JOB_MODELS
-from api.services.jobs.runners import RunnerUnavailable, get_runner
+from api.services.jobs.runners import RunnerUnavailable, get_runner, stop_run
 from api.settings import Settings
 
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -73,7 +72,9 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 db.rollback()
                 continue
             attempts.close(db, job, "lost", now, reason)
-            _end_run(settings, job)
+            # A silent worker may still be alive (asleep, wedged, ignoring SIGTERM):
+            # its run is ended before another attempt takes its place.
+            stop_run(settings, job.runner, job.runner_ref)
             if job.attempt < job.max_attempts:
                 events.append(
                     db,
@@ -102,13 +103,3 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
     slots.promote_everyone(db, settings)  # ended jobs' slots, whoever's they were
     summary.runners_asked = capabilities.refresh_stale(settings)
     return summary
-
-
-def _end_run(settings: Settings, job: Any) -> None:
-    """Make sure a lost attempt's run is over before another takes its place: a worker
-    that went silent may still be alive (asleep, wedged, ignoring SIGTERM) and would
-    hold its resources, or report over its successor (its callbacks are refused
-    anyway). The runner's cancel ends it, by force after a grace period."""
-    if job.runner and job.runner_ref:
-        with contextlib.suppress(RunnerUnavailable):
-            get_runner(job.runner, settings).cancel(job.runner_ref)
