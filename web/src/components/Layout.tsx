@@ -37,6 +37,15 @@ function MainNav() {
         <li>
           <NavLink to="/training">Training jobs</NavLink>
         </li>
+        <li>
+          <NavLink to="/test-runs">Test runs</NavLink>
+        </li>
+        <li>
+          <NavLink to="/deployments">Deployments</NavLink>
+        </li>
+        <li>
+          <NavLink to="/usage">Keys and usage</NavLink>
+        </li>
       </ul>
     </nav>
   );
@@ -47,7 +56,11 @@ function Account() {
   const me = useQuery((api) => api.GET("/api/v1/auth/me"), []);
   return (
     <div className="account">
-      {me.data ? <span className="muted">{me.data.email}</span> : null}
+      {me.data ? (
+        <Link to="/account" aria-label={`Account: ${me.data.email}`}>
+          {me.data.email}
+        </Link>
+      ) : null}
       <button
         type="button"
         className="secondary"
