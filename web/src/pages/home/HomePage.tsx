@@ -2,7 +2,7 @@ import { Link } from "react-router";
 import { TERMINAL_STATUSES } from "../../api/events";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { formatDate } from "../../components/format";
+import { formatBytes, formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { StatusBadge } from "../../components/StatusBadge";
@@ -16,6 +16,7 @@ export default function HomePage() {
         <RunningJobs />
         <RecentDatasets />
         <RecentTraining />
+        <Models />
         <Deployments />
       </div>
     </Page>
@@ -154,10 +155,46 @@ function Deployments() {
       <ul className="plain-list">
         {items.map((d) => (
           <li key={d.id}>
-            {d.name} <StatusBadge status={d.status} />{" "}
+            <Link to={`/deployments/${d.id}`}>{d.name}</Link> <StatusBadge status={d.status} />{" "}
             <span className="muted">
               {d.strategy}
               {d.endpoint_url ? ` · ${d.endpoint_url}` : ""}
+            </span>
+          </li>
+        ))}
+      </ul>
+      {items.length ? <Link to="/deployments">All deployments</Link> : null}
+    </section>
+  );
+}
+
+/** Trained models as users meet them: the exported versions, each under its training job. */
+function Models() {
+  const exports = useQuery(
+    (api) =>
+      api.GET("/api/v1/export/jobs", { params: { query: { limit: 20 } } }),
+    [],
+  );
+  // The list has no status filter; of the 20 newest, the finished ones are the models.
+  const items = (exports.data?.items ?? []).filter((e) => e.status === "completed").slice(0, 5);
+  return (
+    <section className="card" aria-labelledby="models">
+      <h2 id="models">Models</h2>
+      <ErrorMessage error={exports.error} />
+      {exports.loading && !exports.data ? <Loading /> : null}
+      {exports.data && !items.length ? (
+        <p className="muted">No exported model yet: export one from a finished training job.</p>
+      ) : null}
+      <ul className="plain-list">
+        {items.map((e) => (
+          <li key={e.id}>
+            <Link to={`/training/${e.training_job_id}/exports`}>
+              {e.framework} · {e.format} v{e.version}
+            </Link>{" "}
+            {e.is_default ? <span className="badge">default</span> : null}{" "}
+            <span className="muted">
+              {e.task_type}
+              {e.size_bytes ? ` · ${formatBytes(e.size_bytes)}` : ""} · {formatDate(e.created_at)}
             </span>
           </li>
         ))}
