@@ -52,7 +52,9 @@ def test_new_training_from_a_dataset_with_a_preset_an_api_error_and_the_chat(
     cards = page.get_by_role("radio")
     expect(cards).to_have_count(models["total"])
     resnet = next(m for m in models["models"] if m["name"] == "resnet18")
-    card = page.get_by_role("listitem").filter(has=page.get_by_role("radio", name="resnet18 (timm)"))
+    card = page.get_by_role("listitem").filter(
+        has=page.get_by_role("radio", name="resnet18 (timm)")
+    )
     expect(card).to_contain_text(f"{resnet['default_image_size']} px input")
     expect(card).to_contain_text(f"{resnet['parameters'] / 1e6:.1f} M parameters")
     console.screenshot("model-catalog")
@@ -100,10 +102,10 @@ def test_new_training_from_a_dataset_with_a_preset_an_api_error_and_the_chat(
     expect(reply).to_contain_text(re.compile(r"Filled in the form: .*image size"))
     chat = api.get("/api/v1/chat/conversations").json()["items"]
     assert len(chat) == 1  # the API was asked, and its questions are shown
-    for question in api.get(f"/api/v1/chat/conversations/{chat[0]['id']}").json()["messages"][
-        -1
-    ]["questions"]:
+    answered = api.get(f"/api/v1/chat/conversations/{chat[0]['id']}").json()["messages"][-1]
+    for question in answered["questions"]:
         expect(reply).to_contain_text(question["question"])
+    expect(reply).to_contain_text("The form keeps digits.")  # it asked which dataset
     expect(reply).to_contain_text("rule-based parser")
     expect(page.get_by_label("Epochs", exact=True)).to_have_value("2")
     expect(page.get_by_label("Image size", exact=True)).to_have_value("32")

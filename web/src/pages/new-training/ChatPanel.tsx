@@ -14,7 +14,14 @@ interface Turn {
 /** Describe the training in a sentence; the API reads it (Claude, or its own rules) and
  *  the answer fills the form through `onAnswer`. It never submits anything: the form's
  *  own button does, when the user presses it. */
-export function ChatPanel({ onAnswer }: { onAnswer: (answer: ChatAnswer) => string[] }) {
+export function ChatPanel({
+  onAnswer,
+  datasetName,
+}: {
+  onAnswer: (answer: ChatAnswer) => string[];
+  /** The form's dataset, which a question about the dataset leaves as it is. */
+  datasetName?: string | undefined;
+}) {
   const id = useId();
   const [message, setMessage] = useState("");
   const [turns, setTurns] = useState<Turn[]>([]);
@@ -51,7 +58,7 @@ export function ChatPanel({ onAnswer }: { onAnswer: (answer: ChatAnswer) => stri
                 <span className="visually-hidden">You: </span>
                 {t.said}
               </p>
-              <ChatReply turn={t} />
+              <ChatReply turn={t} datasetName={datasetName} />
             </li>
           ))}
         </ol>
@@ -85,7 +92,7 @@ export function ChatPanel({ onAnswer }: { onAnswer: (answer: ChatAnswer) => stri
   );
 }
 
-function ChatReply({ turn }: { turn: Turn }) {
+function ChatReply({ turn, datasetName }: { turn: Turn; datasetName?: string | undefined }) {
   const { answer, filled } = turn;
   const reader =
     answer.parser === "llm" ? "Read by Claude" : "Read by the API's rule-based parser";
@@ -99,6 +106,9 @@ function ChatReply({ turn }: { turn: Turn }) {
             <li key={q.field}>
               {q.question}
               {q.options?.length ? <span className="muted"> ({q.options.join(", ")})</span> : null}
+              {q.field === "dataset_id" && datasetName ? (
+                <span className="muted"> The form keeps {datasetName}.</span>
+              ) : null}
             </li>
           ))}
         </ul>

@@ -142,7 +142,7 @@ export default function NewTrainingPage() {
             />
           ) : null}
         </div>
-        <ChatPanel onAnswer={applyChat} />
+        <ChatPanel onAnswer={applyChat} datasetName={dataset?.name} />
       </div>
     </Page>
   );
