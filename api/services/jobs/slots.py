@@ -45,16 +45,25 @@ def bound(settings: Settings, user: User, req: Any) -> None:
             setattr(req, name, cap)
     max_attempts, timeout_seconds = req.max_attempts, req.timeout_seconds
     if max_attempts > limits.max_attempts:
-        raise Unprocessable(
-            f"max_attempts: a {user.role} may ask at most {limits.max_attempts} attempts",
-            code="over_role_limit",
+        raise _over_limit(
+            "max_attempts", f"a {user.role} may ask at most {limits.max_attempts} attempts"
         )
     if timeout_seconds > limits.max_timeout_hours * 3600:
-        raise Unprocessable(
-            f"timeout_seconds: a {user.role}'s job may run at most "
-            f"{limits.max_timeout_hours:g} hours ({int(limits.max_timeout_hours * 3600)} s)",
-            code="over_role_limit",
+        raise _over_limit(
+            "timeout_seconds",
+            f"a {user.role}'s job may run at most {limits.max_timeout_hours:g} hours "
+            f"({int(limits.max_timeout_hours * 3600)} s)",
         )
+
+
+def _over_limit(field: str, message: str) -> Unprocessable:
+    # `details` names the field, as job creation's other refusals do, so a form can show
+    # the message beside the control that asked too much.
+    return Unprocessable(
+        f"{field}: {message}",
+        code="over_role_limit",
+        details=[{"field": field, "message": message}],
+    )
 
 
 def _counts(db: Session, user_id: uuid.UUID) -> tuple[int, int]:

@@ -17,16 +17,25 @@ export class ApiError extends Error {
     this.details = details;
   }
 
-  /** Messages by field name, from validation details ({loc: [..., field], msg}). */
+  /** Messages by field name, from validation details: FastAPI's ({loc: [..., field],
+   *  msg}) and the services' own ({field: "config.epochs", message}). */
   get fieldErrors(): Record<string, string> {
     const fields: Record<string, string> = {};
     if (!Array.isArray(this.details)) return fields;
     for (const item of this.details) {
       if (!item || typeof item !== "object") continue;
-      const { loc, msg } = item as { loc?: unknown; msg?: unknown };
-      if (!Array.isArray(loc) || typeof msg !== "string") continue;
-      const field = [...loc].reverse().find((p) => typeof p === "string" && !LOCATIONS.has(p));
-      if (typeof field === "string" && !(field in fields)) fields[field] = msg;
+      const { loc, msg, field: path, message } = item as Record<string, unknown>;
+      let field: unknown;
+      let text: unknown = msg;
+      if (Array.isArray(loc)) {
+        field = [...loc].reverse().find((p) => typeof p === "string" && !LOCATIONS.has(p));
+      } else if (typeof path === "string") {
+        field = path.split(".").pop();
+        text = message;
+      }
+      if (typeof field === "string" && typeof text === "string" && !(field in fields)) {
+        fields[field] = text;
+      }
     }
     return fields;
   }

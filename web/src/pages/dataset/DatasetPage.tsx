@@ -33,7 +33,17 @@ export default function DatasetPage() {
   const detection = d.format_detection?.reason;
   const instancesDiffer = classes.some((c) => c.instances !== c.images);
   return (
-    <Page title={d.name} actions={<Link to="/datasets">All datasets</Link>}>
+    <Page
+      title={d.name}
+      actions={
+        <>
+          {d.status === "ready" ? (
+            <Link to={`/training/new?dataset=${d.id}`}>Train a model</Link>
+          ) : null}
+          <Link to="/datasets">All datasets</Link>
+        </>
+      }
+    >
       <section className="card" aria-labelledby="summary">
         <h2 id="summary">Summary</h2>
         <dl className="facts">

@@ -23,7 +23,7 @@ export default function TrainingJobsPage() {
   );
   const items = jobs.data?.items ?? [];
   return (
-    <Page title="Training jobs">
+    <Page title="Training jobs" actions={<Link to="/training/new">New training</Link>}>
       <div className="field inline-field">
         <label htmlFor="status-filter">Status</label>
         <select
