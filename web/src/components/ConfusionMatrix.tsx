@@ -17,47 +17,49 @@ export function ConfusionMatrix({
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   const name = (i: number) => labels[i] ?? `class ${i}`;
   return (
-    <div className="confusion-scroll" tabIndex={0} role="group" aria-label={`${caption} (scrolls)`}>
-      <table className="confusion-matrix">
-        <caption>
-          {caption}: rows are the true class, columns the predicted one; {total}{" "}
-          {total === 1 ? "image" : "images"} in all.
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col" className="corner">
-              Truth \ Predicted
-            </th>
-            {matrix[0]?.map((_, j) => (
-              <th key={j} scope="col">
-                {name(j)}
+    <>
+      <p className="muted confusion-note">Rows are the true class, columns the predicted one.</p>
+      <div className="confusion-scroll" tabIndex={0} role="group" aria-label={`${caption} (scrolls)`}>
+        <table className="confusion-matrix">
+          <caption>
+            {caption} ({total} {total === 1 ? "image" : "images"})
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col" className="corner">
+                Truth \ Predicted
               </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {matrix.map((row, i) => (
-            <tr key={i}>
-              <th scope="row">{name(i)}</th>
-              {row.map((count, j) => {
-                const share = count / max;
-                return (
-                  <td
-                    key={j}
-                    className={i === j ? "diagonal" : undefined}
-                    style={{
-                      backgroundColor: `rgba(29, 78, 216, ${count ? 0.08 + 0.92 * share : 0})`,
-                      color: share > 0.5 ? "#fff" : undefined,
-                    }}
-                  >
-                    {count}
-                  </td>
-                );
-              })}
+              {matrix[0]?.map((_, j) => (
+                <th key={j} scope="col">
+                  {name(j)}
+                </th>
+              ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {matrix.map((row, i) => (
+              <tr key={i}>
+                <th scope="row">{name(i)}</th>
+                {row.map((count, j) => {
+                  const share = count / max;
+                  return (
+                    <td
+                      key={j}
+                      className={i === j ? "diagonal" : undefined}
+                      style={{
+                        backgroundColor: `rgba(29, 78, 216, ${count ? 0.08 + 0.92 * share : 0})`,
+                        color: share > 0.5 ? "#fff" : undefined,
+                      }}
+                    >
+                      {count}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
