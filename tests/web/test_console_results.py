@@ -58,11 +58,11 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     shown = metrics.get_by_role("definition")
     card_values = {
         dt.inner_text().removesuffix(" (primary)"): float(dd.locator("data").get_attribute("value"))
-        for dt, dd in zip(
-            metrics.get_by_role("term").all(), shown.all(), strict=True
-        )
+        for dt, dd in zip(metrics.get_by_role("term").all(), shown.all(), strict=True)
     }
-    expected = {k: v for k, v in best["metrics"].items() if not re.search(r"^train/|seconds|per_second", k)}
+    expected = {
+        k: v for k, v in best["metrics"].items() if not re.search(r"^train/|seconds|per_second", k)
+    }
     assert card_values == {**expected, primary: best["primary_metric_value"]}
     assert metrics.get_by_role("term").first.inner_text() == f"{primary} (primary)"
 
@@ -83,26 +83,34 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     assert cells == best["confusion_matrix"]
     images = sum(map(sum, best["confusion_matrix"]))
     assert images == sum(c["support"] for c in best["per_class_metrics"]) == 20
-    expect(matrix).to_contain_text(f"{images} images in all")
+    expect(matrix).to_contain_text(f"({images} images)")
 
     # PR curves: one chart naming every class of the API's curves with its AP.
     curves = best["pr_curves"]["classes"]
     chart = page.get_by_role(
-        "img", name=re.compile(rf"^Precision-recall curves of epoch {best['epoch']}: .* for {len(curves)} classes")
+        "img",
+        name=re.compile(
+            rf"^Precision-recall curves of epoch {best['epoch']}: .* for {len(curves)} classes"
+        ),
     )
     expect(chart).to_be_visible()
     expect(chart.locator("polyline")).to_have_count(len(curves))
     first = curves[0]
+    console.screenshot("results")
     page.get_by_label("Class", exact=True).select_option(first["class_name"])
     expect(page).to_have_url(re.compile(rf"\?pr_class={first['class_name']}$"))
     one = page.get_by_role("img", name=re.compile(r"^Precision-recall curves .* for 1 class;"))
-    expect(one).to_have_accessible_name(re.compile(rf"{first['class_name']} AP {first['average_precision']:.4f}$"))
-    console.screenshot("results")
+    expect(one).to_have_accessible_name(
+        re.compile(rf"{first['class_name']} AP {first['average_precision']:.4f}$")
+    )
+    console.screenshot("results-one-pr-curve")
 
     # Checkpoints: download links that answer, with their epochs as the API says.
     links = api.get(f"/api/v1/training/jobs/{job['id']}/checkpoints").json()
     assert links["best_epoch"] == job["best_epoch"] and links["last_epoch"] == 2
-    best_link = page.get_by_role("link", name=f"Download the best checkpoint (epoch {job['best_epoch']})")
+    best_link = page.get_by_role(
+        "link", name=f"Download the best checkpoint (epoch {job['best_epoch']})"
+    )
     last_link = page.get_by_role("link", name="Download the last checkpoint (epoch 2)")
     for link in (best_link, last_link):
         assert httpx.get(link.get_attribute("href")).status_code == 200
@@ -131,8 +139,10 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     console.screenshot("exports-form")
     page.get_by_role("button", name="Start export").click()
 
-    version = page.get_by_role("list", name="Exports").get_by_role("listitem").filter(
-        has=page.get_by_role("heading", name="Version 1 (first): onnx")
+    version = (
+        page.get_by_role("list", name="Exports")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name="Version 1 (first): onnx"))
     )
     expect(version).to_be_visible()
     status = version.get_by_role("status", name="Version 1 status")
@@ -147,9 +157,8 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     expect(version).to_contain_text(f"({e['size_bytes']:,} bytes)")
     expect(version).to_contain_text(f"{e['latency_median_ms']} ms")
     v = e["validation_metrics"]
-    expect(version).to_contain_text(
-        f"Passed: {v['metric']} {v['exported']:.4f} exported, {v['checkpoint']:.4f} on the checkpoint"
-    )
+    verdict = f"Passed: {v['metric']} {v['exported']:.4f} exported, {v['checkpoint']:.4f}"
+    expect(version).to_contain_text(verdict + " on the checkpoint")
     # The first completed export is the default already (the API's rule).
     assert e["is_default"] is True
     expect(status).to_contain_text("default")
@@ -161,14 +170,20 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     # A second export, made the default from the page.
     page.get_by_label("Version tag").fill("second")
     page.get_by_role("button", name="Start export").click()
-    second = page.get_by_role("list", name="Exports").get_by_role("listitem").filter(
-        has=page.get_by_role("heading", name="Version 2 (second): onnx")
+    second = (
+        page.get_by_role("list", name="Exports")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name="Version 2 (second): onnx"))
     )
-    expect(second.get_by_role("status", name="Version 2 status")).to_contain_text("completed", timeout=LONG)
+    expect(second.get_by_role("status", name="Version 2 status")).to_contain_text(
+        "completed", timeout=LONG
+    )
     second.get_by_role("button", name="Set version 2 as default").click()
     expect(second.get_by_role("status", name="Version 2 status")).to_contain_text("default")
     expect(status).not_to_contain_text("default")
-    by_version = {x["version"]: x for x in api.get(f"/api/v1/training/jobs/{job['id']}/exports").json()}
+    by_version = {
+        x["version"]: x for x in api.get(f"/api/v1/training/jobs/{job['id']}/exports").json()
+    }
     assert by_version[2]["is_default"] is True and by_version[1]["is_default"] is False
 
     second.get_by_role("button", name="Get a download link for version 2").click()
@@ -178,3 +193,41 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     console.screenshot("exports-default-and-download")
     page.set_viewport_size({"width": 390, "height": 800})
     console.screenshot("exports-390px")
+
+
+def test_results_and_exports_before_training_and_of_no_such_job(
+    console: Console, console_server: str
+) -> None:
+    page, base = console.page, console_server
+    email, api = new_account(base)
+    dataset = upload_digits(api, per_class=10)
+    r = api.post(
+        "/api/v1/training/jobs", json={**TINY, "dataset_id": dataset["id"], "start": False}
+    )
+    assert r.status_code == 201, r.text
+    job = r.json()
+
+    page.goto(f"{base}/training/{job['id']}/results")
+    sign_in(page, email)
+    expect(heading(page)).to_have_text("Results: digits resnet18")
+    expect(page.get_by_role("status").filter(has_text="Training is")).to_contain_text(
+        f"results arrive as epochs are validated (epoch 0 of {job['total_epochs']})"
+    )
+    expect(page.get_by_text("No epoch has been validated yet.")).to_be_visible()
+    expect(page.get_by_text("No checkpoint has been saved yet.")).to_be_visible()
+    console.screenshot("results-pending")
+
+    page.get_by_role("navigation", name="Training job").get_by_role("link", name="Exports").click()
+    expect(heading(page)).to_have_text("Exports: digits resnet18")
+    expect(page.get_by_text("this job has not saved one yet")).to_be_visible()
+    expect(page.get_by_role("button", name="Start export")).to_have_count(0)
+    console.screenshot("exports-pending")
+
+    # Another user's job, or none: the API's own 404 message.
+    console.expect_error("status of 404")
+    missing = "00000000-0000-4000-8000-000000000000"
+    page.goto(f"{base}/training/{missing}/results")
+    answer = api.get(f"/api/v1/training/jobs/{missing}")
+    assert answer.status_code == 404
+    expect(page.get_by_role("alert")).to_have_text(answer.json()["error"]["message"])
+    console.screenshot("results-not-found")
