@@ -134,6 +134,14 @@ def test_results_and_exports_of_a_training_job(console: Console, console_server:
     supported = [f for f, c in caps["frameworks"]["timm"].items() if c["supported"]]
     form_formats = page.get_by_label("Format").locator("option").all_inner_texts()
     assert [f.split(" ")[0] for f in form_formats] == supported
+    # A tag the API refuses: its message beside the field, and no export made.
+    console.expect_error("status of 422")
+    page.get_by_label("Version tag").fill("x" * 101)
+    page.get_by_role("button", name="Start export").click()
+    expect(page.get_by_label("Version tag")).to_have_accessible_description(
+        re.compile("at most 100 characters")
+    )
+    assert api.get(f"/api/v1/training/jobs/{job['id']}/exports").json() == []
     page.get_by_label("Format").select_option("onnx")
     page.get_by_label("Version tag").fill("first")
     console.screenshot("exports-form")
