@@ -74,12 +74,24 @@ class ExportJobRead(JobRead):
     checksum_sha256: str | None
     size_bytes: int | None = None
     has_package: bool = False
+    latency_median_ms: float | None = Field(
+        default=None, description="median latency of one image (batch 1), as measured on export"
+    )
+    validation_passed: bool | None = Field(
+        default=None,
+        description="whether the exported model's metric stayed within max_metric_drop of "
+        "the checkpoint's; null when it was not validated (yet)",
+    )
 
     @model_validator(mode="after")
     def _from_model_info(self) -> ExportJobRead:
         info = self.model_info or {}
         self.size_bytes = info.get("size_bytes")
         self.has_package = bool((info.get("artifacts") or {}).get("package"))
+        latency = (info.get("latency_ms") or {}).get("median_ms")
+        self.latency_median_ms = float(latency) if isinstance(latency, int | float) else None
+        passed = (self.validation_metrics or {}).get("passed")
+        self.validation_passed = passed if isinstance(passed, bool) else None
         return self
 
 

@@ -108,6 +108,7 @@ class MetricsHistory(BaseModel):
 class CheckpointLinks(BaseModel):
     best: str | None  # presigned GET URLs
     last: str | None
+    best_epoch: int | None = None
     last_epoch: int | None
     expires_in: int
 

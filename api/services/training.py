@@ -234,6 +234,7 @@ def checkpoints(db: Session, settings: Settings, user: User, job_id: uuid.UUID) 
     return CheckpointLinks(
         best=storage.presign_get(job.best_checkpoint_key) if job.best_checkpoint_key else None,
         last=storage.presign_get(job.last_checkpoint_key) if job.last_checkpoint_key else None,
+        best_epoch=job.best_epoch if job.best_checkpoint_key else None,
         last_epoch=job.last_checkpoint_epoch,
         expires_in=settings.signed_url_expire_seconds,
     )

@@ -1,10 +1,87 @@
+// A training job's exports, newest version first, kept current every 2 s while one is
+// still on its way; and the form that starts another.
+import { useEffect } from "react";
+import { Link, useParams } from "react-router";
+import { TERMINAL_STATUSES } from "../../api/events";
+import { useQuery } from "../../api/hooks";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
+import { TrainingTabs } from "../training-run/TrainingTabs";
+import { ExportForm } from "./ExportForm";
+import { ExportItem } from "./ExportItem";
+import "./exports.css";
 
-// Placeholder until this screen is built.
+const POLL_MS = 2000;
+
 export default function ExportsPage() {
+  const { jobId = "" } = useParams();
+  const path = { training_job_id: jobId };
+  const job = useQuery((api) => api.GET("/api/v1/training/jobs/{training_job_id}", { params: { path } }), [jobId]);
+  const exports = useQuery(
+    (api) => api.GET("/api/v1/training/jobs/{training_job_id}/exports", { params: { path } }),
+    [jobId],
+  );
+  const { reload } = exports;
+  const waiting = (exports.data ?? []).some((e) => !TERMINAL_STATUSES.has(e.status));
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setInterval(reload, POLL_MS);
+    return () => clearInterval(timer);
+  }, [waiting, reload]);
+
+  const j = job.data;
+  if (!j) {
+    return (
+      <Page title="Exports">
+        <TrainingTabs jobId={jobId} />
+        <ErrorMessage error={job.error} />
+        {job.error ? null : <Loading />}
+        <Link to="/training">All training jobs</Link>
+      </Page>
+    );
+  }
+  const name = j.name ?? `${j.model_name} training`;
   return (
-    <Page title="Exports">
-      <p className="muted">This screen is not built yet.</p>
+    <Page
+      title={`Exports: ${name}`}
+      actions={
+        <div className="actions">
+          <Link to="/training">All training jobs</Link>
+          {j.has_best_checkpoint ? <Link to={`/test-runs?training_job=${j.id}`}>Test this model</Link> : null}
+        </div>
+      }
+    >
+      <TrainingTabs jobId={jobId} />
+      <section className="card" aria-labelledby="new-export">
+        <h2 id="new-export">New export</h2>
+        {j.has_best_checkpoint ? (
+          <ExportForm trainingJobId={j.id} framework={j.framework} onStarted={reload} />
+        ) : (
+          <p className="muted">
+            {j.status === "failed"
+              ? `Training failed (${j.error_message ?? "no reason was reported"}) before it saved a checkpoint to export.`
+              : "An export starts from a checkpoint; this job has not saved one yet."}
+          </p>
+        )}
+      </section>
+      <section aria-labelledby="export-list">
+        <h2 id="export-list">Versions</h2>
+        <ErrorMessage error={exports.error} />
+        {exports.data ? (
+          exports.data.length ? (
+            <ul className="export-list" aria-label="Exports">
+              {exports.data.map((e) => (
+                <ExportItem key={e.id} job={e} onChanged={reload} />
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">No exports yet.</p>
+          )
+        ) : exports.error ? null : (
+          <Loading />
+        )}
+      </section>
     </Page>
   );
 }

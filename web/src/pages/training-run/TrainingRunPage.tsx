@@ -10,6 +10,7 @@ import { Page } from "../../components/Page";
 import { StatusBadge } from "../../components/StatusBadge";
 import { describe, EventLog } from "./EventLog";
 import { MetricsCharts } from "./MetricsCharts";
+import { TrainingTabs } from "./TrainingTabs";
 import { type EpochMetrics, type TrainingRun, useTrainingRun } from "./useTrainingRun";
 
 const STREAM_WORDS = {
@@ -26,6 +27,7 @@ export default function TrainingRunPage() {
   if (!job) {
     return (
       <Page title="Training run">
+        <TrainingTabs jobId={jobId} />
         <ErrorMessage error={run.jobError} />
         {run.jobError ? null : <Loading />}
         <Link to="/training">All training jobs</Link>
@@ -35,6 +37,7 @@ export default function TrainingRunPage() {
   const title = job.name ?? `${job.model_name} training`;
   return (
     <Page title={title} actions={<Actions run={run} />}>
+      <TrainingTabs jobId={jobId} />
       <Overview run={run} />
       <section className="card" aria-labelledby="curves">
         <h2 id="curves">Curves</h2>
