@@ -136,7 +136,9 @@ def test_quickstart_runs_the_chain_then_again_and_the_console_shows_it(
         page.go_back()
         model.click()
         expect(page).to_have_url(re.compile(r"/training/[0-9a-f-]{36}/exports$"))
-        expect(page.get_by_role("heading", level=1)).to_have_text("demo digits")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Exports: demo digits")
+        version = page.get_by_role("list", name="Exports").get_by_role("listitem").first
+        expect(version.get_by_role("status", name="Version 1 status")).to_contain_text("completed")
         console.screenshot("demo-exports")
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C, as the quickstart says
