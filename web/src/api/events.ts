@@ -30,6 +30,9 @@ const STREAMED_TYPES = [
   "message",
 ];
 
+/** The performance mark each streamed event leaves as it arrives. */
+export const EVENT_RECEIVED = "job-event:received";
+
 export type StreamState = "catching-up" | "live" | "reconnecting" | "ended";
 
 export interface JobEventHandlers {
@@ -99,6 +102,9 @@ export function followJobEvents(
 
   const onMessage = (message: MessageEvent<string>) => {
     const event = JSON.parse(message.data) as JobEvent;
+    // When the event reached the page: where the latency of what it redraws starts
+    // (benchmarks/web_console.py reads these marks).
+    performance.mark(EVENT_RECEIVED, { detail: { jobId, seq: event.seq, type: event.type } });
     queue = queue.then(async () => {
       if (event.seq > last + 1) await catchUp().catch(() => undefined);
       deliver([event]);

@@ -21,6 +21,9 @@ function ticks(values: number[], step: number): string[] {
   return values.map((v) => v.toFixed(decimals));
 }
 
+/** The performance mark a chart leaves each time uPlot has drawn it. */
+export const CHART_DRAWN = "chart:drawn";
+
 const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563"];
 
 export function LineChart({
@@ -38,6 +41,8 @@ export function LineChart({
 }) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
+  const titleRef = useRef(title);
+  titleRef.current = title;
   const shape = series.map((s) => s.label).join("\u0000");
 
   useEffect(() => {
@@ -51,6 +56,18 @@ export function LineChart({
         { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
         { values: (_u, splits, _axis, _space, step) => ticks(splits, step), size: 60 },
       ],
+      // When the chart has drawn its data: the end of an event's redraw latency
+      // (benchmarks/web_console.py pairs it with the event's arrival mark).
+      hooks: {
+        draw: [
+          (u) => {
+            const xs = u.data[0];
+            performance.mark(CHART_DRAWN, {
+              detail: { title: titleRef.current, points: xs.length, last: xs[xs.length - 1] ?? null },
+            });
+          },
+        ],
+      },
       series: [
         { label: xLabel },
         ...series.map((s, i) => ({
