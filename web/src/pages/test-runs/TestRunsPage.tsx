@@ -2,7 +2,7 @@ import { Link, useSearchParams } from "react-router";
 import { useQuery } from "../../api/hooks";
 import type { components, operations } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { formatDate, formatMetric } from "../../components/format";
+import { formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { Pager } from "../../components/Pager";
@@ -69,7 +69,7 @@ export default function TestRunsPage() {
                 <tr>
                   <th scope="col">Test run</th>
                   <th scope="col">Status</th>
-                  <th scope="col">Result</th>
+                  <th scope="col">Images</th>
                   <th scope="col">Grad-CAM</th>
                   <th scope="col">Started</th>
                 </tr>
@@ -86,7 +86,7 @@ export default function TestRunsPage() {
                         <div className="error test-runs-reason">{run.error_message}</div>
                       ) : null}
                     </td>
-                    <td>{headline(run)}</td>
+                    <td>{run.processed_images}</td>
                     <td>{run.enable_xai ? "yes" : "no"}</td>
                     <td>{formatDate(run.started_at ?? run.created_at)}</td>
                   </tr>
@@ -113,10 +113,4 @@ function describe(run: TestRun): string {
   const model = String(run.config.model_name ?? run.framework);
   const split = typeof run.config.split === "string" ? ` on ${run.config.split}` : "";
   return `${model}${split}, ${formatDate(run.created_at)}`;
-}
-
-/** The first overall metric the run reported (for classification, accuracy). */
-function headline(run: TestRun): string {
-  const [entry] = Object.entries(run.overall_metrics ?? {});
-  return entry ? `${entry[0]} ${formatMetric(entry[1])}` : "—";
 }
