@@ -29,12 +29,14 @@ export function OverallMetrics({ metrics }: { metrics: Record<string, unknown> }
 
 type Row = Record<string, unknown>;
 
+const USUAL = ["precision", "recall", "f1", "AP50", "AP", "support"];
+
 export function PerClassMetrics({ rows }: { rows: unknown[] }) {
   const table = rows.filter((r): r is Row => !!r && typeof r === "object");
   if (!table.length) return <p className="muted">No per-class figure was reported.</p>;
-  // Every figure any class has, in the order the first row gives them.
-  const columns = [...new Set(table.flatMap(Object.keys))].filter(
-    (c) => c !== "class_id" && c !== "class_name",
+  // Every figure any class has; the usual ones first (the stored rows keep no key order).
+  const columns = [...new Set([...USUAL, ...table.flatMap(Object.keys)])].filter(
+    (c) => c !== "class_id" && c !== "class_name" && table.some((row) => c in row),
   );
   return (
     <div className="table-scroll">
