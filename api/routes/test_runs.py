@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Query, status
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.lazy import lazy_module
 from api.schemas.common import MAX_OFFSET, Page, PageParams
-from api.schemas.evaluation import ResultsPage, TestRunCreate, TestRunRead
+from api.schemas.evaluation import JobStatusName, ResultsPage, TestRunCreate, TestRunRead
 
 if TYPE_CHECKING:
-    from api.services import ownership, results, test_runs
+    from api.services import ownership, test_runs
     from api.services.jobs import lookup
 else:
     ownership = lazy_module("api.services.ownership")
-    results = lazy_module("api.services.results")
     test_runs = lazy_module("api.services.test_runs")
     lookup = lazy_module("api.services.jobs.lookup")
 
@@ -46,8 +45,9 @@ def list_test_runs(
     db: SessionDep,
     page: Annotated[PageParams, Depends()],
     training_job_id: uuid.UUID | None = None,
+    status: JobStatusName | None = None,
 ) -> object:
-    return test_runs.list_for(db, user, page, training_job_id)
+    return test_runs.list_for(db, user, page, training_job_id, status)
 
 
 @router.get("/{test_run_id}", response_model=TestRunRead)
@@ -63,10 +63,14 @@ def test_run_results(
     settings: SettingsDep,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    wrong_only: Annotated[
+        bool, Query(description="only images whose prediction missed the truth")
+    ] = False,
 ) -> object:
-    """Per image: predictions, ground truth and their comparison; 409 before there are any."""
+    """Per image: predictions, ground truth and their comparison, with links to the image
+    and its visualization; 409 before there are any."""
     job = ownership.get_for_read(db, _model(), test_run_id, user)
-    return results.page(settings, job, offset, limit)
+    return test_runs.results_page(db, settings, job, offset, limit, wrong_only)
 
 
 @router.post("/{test_run_id}/cancel", response_model=TestRunRead)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.jobs import JobRead
 from api.schemas.training import Dispatch
 
 SplitName = Literal["train", "val", "test", "all"]
 CheckpointName = Literal["best", "last"]
+# The values of api.db.models.JobStatus, spelled here so routes need not import the models.
+JobStatusName = Literal["pending", "queued", "running", "completed", "failed", "cancelled"]
 
 
 class TestRunCreate(Dispatch):
@@ -74,12 +76,42 @@ class InferenceJobRead(JobRead):
     has_results: bool = False
 
 
+class ResultImage(BaseModel):
+    """One image's result as the job wrote it (every key it has is kept), and what the
+    API adds to read it: where it sits in the file, whether it was right, its links."""
+
+    # The file's own keys differ by task (classes, boxes, masks): all of them pass through.
+    model_config = ConfigDict(extra="allow")
+
+    image_id: str | None = None
+    image_path: str | None = None
+    predictions: dict[str, Any] | None = None
+    ground_truth: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    index: int = Field(description="its position among all the job's images")
+    correct: bool | None = Field(
+        default=None,
+        description="the prediction matched the truth (classification: the class; "
+        "detection: no false positive, no missed object); null without ground truth",
+    )
+    image_url: str | None = Field(default=None, description="presigned GET of the image")
+    visualization_url: str | None = Field(
+        default=None,
+        description="presigned GET of its picture (Grad-CAM when asked and the model "
+        "can explain itself, else the prediction drawn); null past max_visualizations",
+    )
+
+
 class ResultsPage(BaseModel):
     """A page of a job's per-image results file (the seeds' per-image format)."""
 
     job_id: str
     task_type: str
     num_images: int
+    num_wrong: int | None = Field(
+        default=None, description="images whose prediction missed the truth; null without truth"
+    )
+    total: int = Field(description="images the filter chose (num_images without one)")
     offset: int
-    images: list[dict[str, Any]]
+    images: list[ResultImage]
     visualizations: dict[str, str]  # file name -> presigned GET URL

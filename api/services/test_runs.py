@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from api.db.models import TestRun, User
+from api.db.models import Dataset, TestRun, User
 from api.schemas.common import Page, PageParams
-from api.schemas.evaluation import TestRunCreate, TestRunRead
-from api.services import model_jobs, ownership
+from api.schemas.evaluation import ResultsPage, TestRunCreate, TestRunRead
+from api.services import model_jobs, ownership, results
 from api.services.jobs import capabilities, slots
 from api.services.pagination import paginate
 from api.settings import Settings
@@ -47,9 +47,25 @@ def read(job: TestRun) -> TestRunRead:
 
 
 def list_for(
-    db: Session, user: User, page: PageParams, training_job_id: uuid.UUID | None = None
+    db: Session,
+    user: User,
+    page: PageParams,
+    training_job_id: uuid.UUID | None = None,
+    status: str | None = None,
 ) -> Page[TestRunRead]:
     query = ownership.visible_to(user, TestRun)
     if training_job_id:
         query = query.where(TestRun.training_job_id == training_job_id)
+    if status:
+        query = query.where(TestRun.status == status)
     return paginate(db, query, page, TestRunRead, TestRun.created_at.desc(), TestRun.id)
+
+
+def results_page(
+    db: Session, settings: Settings, job: TestRun, offset: int, limit: int, wrong_only: bool
+) -> ResultsPage:
+    """A page of the run's per-image results (its wrong ones only, with `wrong_only`),
+    each linked to its image in the dataset it ran on. Conflict before there are any."""
+    dataset = db.get(Dataset, job.dataset_id)
+    prefix = f"{dataset.storage_prefix}files/" if dataset and dataset.storage_prefix else None
+    return results.page(settings, job, offset, limit, wrong_only=wrong_only, files_prefix=prefix)
