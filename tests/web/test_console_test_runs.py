@@ -73,6 +73,13 @@ def test_start_a_test_run_and_read_its_results(console: Console, console_server:
     ).to_be_visible()
     per_class = page.get_by_role("table", name="Per-class metrics")
     expect(per_class.get_by_role("row")).to_have_count(1 + len(run["per_class_metrics"]))
+    # The confusion matrix is the API's, cell for cell (rows: truth, columns: predicted).
+    matrix = page.get_by_role("table", name=re.compile("^Confusion matrix of the test run"))
+    shown = [
+        [int(c) for c in row.get_by_role("cell").all_inner_texts()]
+        for row in matrix.get_by_role("row").all()[1:]
+    ]
+    assert shown == run["confusion_matrix"]
 
     everything = api.get(f"/api/v1/test-runs/{run_id}/results?limit=1000").json()
     first_page = api.get(f"/api/v1/test-runs/{run_id}/results?limit={CARDS}").json()

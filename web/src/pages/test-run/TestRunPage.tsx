@@ -10,6 +10,7 @@ import { formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { StatusBadge } from "../../components/StatusBadge";
+import { ConfusionMatrix } from "../../components/ConfusionMatrix";
 import { OverallMetrics, PerClassMetrics } from "./Metrics";
 import { Results } from "./Results";
 import "./TestRunPage.css";
@@ -64,6 +65,7 @@ export default function TestRunPage() {
           </section>
         </div>
       ) : null}
+      <TestConfusion run={run} />
       {run.has_results ? (
         <Results testRunId={run.id} pictureName={pictureName} />
       ) : run.status === "completed" ? (
@@ -152,6 +154,24 @@ function Overview({
         <Fact term="Started">{formatDate(run.started_at)}</Fact>
         <Fact term="Ended">{formatDate(run.completed_at)}</Fact>
       </dl>
+    </section>
+  );
+}
+
+/** The run's confusion matrix, classes named as its per-class rows name them (detection
+ *  adds a last row and column: objects missed, and detections of nothing). */
+function TestConfusion({ run }: { run: TestRun }) {
+  const matrix = (run.confusion_matrix ?? []) as number[][];
+  if (!matrix.length) return null;
+  const names = (run.per_class_metrics ?? []).map((row, i) => {
+    const r = (row ?? {}) as Record<string, unknown>;
+    return String(r.class_name ?? r.class_id ?? i);
+  });
+  const labels = matrix.length === names.length + 1 ? [...names, "background"] : names;
+  return (
+    <section className="card" aria-labelledby="test-confusion">
+      <h2 id="test-confusion">Confusion matrix</h2>
+      <ConfusionMatrix matrix={matrix} labels={labels} caption="Confusion matrix of the test run" />
     </section>
   );
 }
