@@ -6,12 +6,17 @@ import "./ConfirmButton.css";
  *  "Keep it" takes the focus, so a second Enter does not confirm by accident. */
 export function ConfirmButton({
   label,
+  name,
+  small = false,
   question,
   confirmLabel,
   pending = false,
   onConfirm,
 }: {
   label: string;
+  /** The accessible name, where the visible label alone is ambiguous (a row's "Delete"). */
+  name?: string;
+  small?: boolean;
   question: string;
   confirmLabel: string;
   pending?: boolean;
@@ -20,7 +25,12 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   if (!asking) {
     return (
-      <button type="button" className="danger" onClick={() => setAsking(true)}>
+      <button
+        type="button"
+        className={small ? "danger small" : "danger"}
+        aria-label={name}
+        onClick={() => setAsking(true)}
+      >
         {label}
       </button>
     );
@@ -30,7 +40,7 @@ export function ConfirmButton({
       <span>{question}</span>
       <button
         type="button"
-        className="danger"
+        className={small ? "danger small" : "danger"}
         disabled={pending}
         onClick={async () => {
           await onConfirm();
@@ -39,7 +49,12 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" className="secondary" autoFocus onClick={() => setAsking(false)}>
+      <button
+        type="button"
+        className={small ? "secondary small" : "secondary"}
+        autoFocus
+        onClick={() => setAsking(false)}
+      >
         Keep it
       </button>
     </span>
