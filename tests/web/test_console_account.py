@@ -262,7 +262,7 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
         ]
     )
     page.get_by_label("Name", exact=True).fill("digits head")
-    page.get_by_label("Framework").select_option("timm")
+    page.get_by_label("Framework", exact=True).select_option("timm")
     page.get_by_label("Model", exact=True).select_option("resnet18")
     page.get_by_label("Number of classes").fill("10")
     page.get_by_role("button", name="Upload weights").click()
@@ -274,6 +274,14 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
     expect(row).to_contain_text("timm / resnet18")
     expect(row).to_contain_text(", ".join(stored["task_types"]))
     console.screenshot("weights-uploaded")
+
+    # Filters live in the URL: back undoes one.
+    page.get_by_label("Show framework").select_option("ultralytics")
+    expect(page).to_have_url(f"{base}/weights?framework=ultralytics")
+    expect(page.get_by_text("No weights match these filters.")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_label("Show framework")).to_have_value("")
+    expect(row).to_be_visible()
 
     row.get_by_role("button", name="Rename digits head").click()
     page.get_by_label("New name for digits head").fill("digits head v2")

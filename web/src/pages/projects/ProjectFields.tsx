@@ -61,6 +61,7 @@ export function ProjectFields({
           id={`${id}-task`}
           value={values.task}
           aria-invalid={errors.task_type ? true : undefined}
+          aria-describedby={errors.task_type ? `${id}-task-error` : undefined}
           onChange={(e) => onChange({ ...values, task: e.target.value as TaskType | "" })}
         >
           <option value="">Any task</option>
@@ -70,7 +71,11 @@ export function ProjectFields({
             </option>
           ))}
         </select>
-        {errors.task_type ? <small className="field-error">{errors.task_type}</small> : null}
+        {errors.task_type ? (
+          <small id={`${id}-task-error`} className="field-error">
+            {errors.task_type}
+          </small>
+        ) : null}
       </div>
     </>
   );

@@ -55,7 +55,7 @@ export default function WebhookPage() {
         )}
       </section>
       <Deliveries webhookId={h.id} />
-      <EditWebhook key={JSON.stringify(h)} hook={h} onSaved={hook.reload} />
+      <EditWebhook key={h.id} hook={h} onSaved={hook.reload} />
     </Page>
   );
 }

@@ -1,11 +1,12 @@
 import { type FormEvent, useRef, useState } from "react";
 import { formData } from "../../api/client";
-import { useAction, useQuery } from "../../api/hooks";
+import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Field } from "../../components/Field";
 
 type Upload = components["schemas"]["Body_upload_weights_api_v1_pretrained_weights_post"];
+type CatalogModel = components["schemas"]["ModelRead"];
 
 const FIELDS = [
   "file",
@@ -15,11 +16,17 @@ const FIELDS = [
   "num_classes",
   "description",
   "pretraining_dataset",
+  "visibility",
 ];
 
 /** Upload a weights file for a catalog model; the API checks its bytes before keeping it. */
-export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
-  const catalog = useQuery((api) => api.GET("/api/v1/models"), []);
+export function UploadWeights({
+  models,
+  onUploaded,
+}: {
+  models: CatalogModel[];
+  onUploaded: () => void;
+}) {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
   const [framework, setFramework] = useState("");
@@ -27,13 +34,13 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
   const [numClasses, setNumClasses] = useState("");
   const [description, setDescription] = useState("");
   const [pretrainedOn, setPretrainedOn] = useState("");
+  const [visibility, setVisibility] = useState("private");
   const [uploaded, setUploaded] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const upload = useAction((api, body: Upload) =>
     api.POST("/api/v1/pretrained-weights", { body, bodySerializer: formData }),
   );
 
-  const models = catalog.data?.models ?? [];
   const frameworks = [...new Set(models.map((m) => m.framework))].sort();
   const architectures = models.filter((m) => m.framework === framework);
 
@@ -49,6 +56,7 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
       num_classes: numClasses || null,
       description: description || null,
       pretraining_dataset: pretrainedOn || null,
+      visibility,
     });
     if (weights) {
       setUploaded(weights.name);
@@ -66,7 +74,6 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
   return (
     <section className="card" aria-labelledby="upload-weights">
       <h2 id="upload-weights">Upload weights</h2>
-      <ErrorMessage error={catalog.error} />
       <form className="form" onSubmit={submit} noValidate>
         <div className="field">
           <label htmlFor="weights-file">Weights file</label>
@@ -105,6 +112,7 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
             required
             value={framework}
             aria-invalid={fields.framework ? true : undefined}
+            aria-describedby={fields.framework ? "weights-framework-error" : undefined}
             onChange={(e) => {
               setFramework(e.target.value);
               setArchitecture("");
@@ -117,7 +125,11 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
               </option>
             ))}
           </select>
-          {fields.framework ? <small className="field-error">{fields.framework}</small> : null}
+          {fields.framework ? (
+            <small id="weights-framework-error" className="field-error">
+              {fields.framework}
+            </small>
+          ) : null}
         </div>
         <div className="field">
           <label htmlFor="weights-architecture">Model</label>
@@ -127,6 +139,7 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
             value={architecture}
             disabled={!framework}
             aria-invalid={fields.base_architecture ? true : undefined}
+            aria-describedby={fields.base_architecture ? "weights-architecture-error" : undefined}
             onChange={(e) => setArchitecture(e.target.value)}
           >
             <option value="">{framework ? "Choose a model" : "Choose a framework first"}</option>
@@ -137,7 +150,9 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
             ))}
           </select>
           {fields.base_architecture ? (
-            <small className="field-error">{fields.base_architecture}</small>
+            <small id="weights-architecture-error" className="field-error">
+              {fields.base_architecture}
+            </small>
           ) : null}
         </div>
         <Field
@@ -162,6 +177,21 @@ export function UploadWeights({ onUploaded }: { onUploaded: () => void }) {
           onChange={(e) => setDescription(e.target.value)}
           error={fields.description}
         />
+        <div className="field">
+          <label htmlFor="weights-visibility">Visibility</label>
+          <select
+            id="weights-visibility"
+            value={visibility}
+            aria-describedby="weights-visibility-hint"
+            onChange={(e) => setVisibility(e.target.value)}
+          >
+            <option value="private">Private: only you</option>
+            <option value="public">Public: every user</option>
+          </select>
+          <small id="weights-visibility-hint" className="muted">
+            Publishing needs the manager role.
+          </small>
+        </div>
         <ErrorMessage error={upload.error} besideFields={FIELDS} />
         <button type="submit" disabled={upload.pending}>
           {upload.pending ? "Uploading and checking…" : "Upload weights"}

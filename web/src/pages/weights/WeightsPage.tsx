@@ -1,5 +1,6 @@
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "../../api/hooks";
+import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
@@ -10,13 +11,40 @@ import "./weights.css";
 
 const LIMIT = 20;
 
+type Visibility = NonNullable<components["schemas"]["WeightUpdate"]["visibility"]>;
+
 export default function WeightsPage() {
   const [params, setParams] = useSearchParams();
   const offset = Number(params.get("offset") ?? 0) || 0;
+  const framework = params.get("framework") ?? "";
+  const visibility = (params.get("visibility") ?? "") as Visibility | "";
   const weights = useQuery(
-    (api) => api.GET("/api/v1/pretrained-weights", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+    (api) =>
+      api.GET("/api/v1/pretrained-weights", {
+        params: {
+          query: {
+            limit: LIMIT,
+            offset,
+            framework: framework || null,
+            visibility: visibility || null,
+          },
+        },
+      }),
+    [offset, framework, visibility],
   );
+  const catalog = useQuery((api) => api.GET("/api/v1/models"), []);
+  const models = catalog.data?.models ?? [];
+  const frameworks = [...new Set(models.map((m) => m.framework))].sort();
+
+  /** A filter in the URL (a reload or a link keeps it), back at the first page. */
+  function filter(name: string, value: string) {
+    const next = new URLSearchParams(params);
+    next.delete("offset");
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next);
+  }
+
   const me = useQuery((api) => api.GET("/api/v1/auth/me"), []);
   const items = weights.data?.items ?? [];
   return (
@@ -25,12 +53,46 @@ export default function WeightsPage() {
         Weights a training job can start from, for installations that cannot reach the model
         hubs. Public weights of other users are listed too; only their owner changes them.
       </p>
-      <UploadWeights onUploaded={weights.reload} />
+      <ErrorMessage error={catalog.error} />
+      <UploadWeights models={models} onUploaded={weights.reload} />
       <section aria-labelledby="weights-list">
         <h2 id="weights-list">Weights</h2>
+        <div className="filters">
+          <div className="inline-field">
+            <label htmlFor="filter-framework">Show framework</label>
+            <select
+              id="filter-framework"
+              value={framework}
+              onChange={(e) => filter("framework", e.target.value)}
+            >
+              <option value="">Any</option>
+              {frameworks.map((f) => (
+                <option key={f} value={f}>
+                  {f}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="inline-field">
+            <label htmlFor="filter-visibility">Show visibility</label>
+            <select
+              id="filter-visibility"
+              value={visibility}
+              onChange={(e) => filter("visibility", e.target.value)}
+            >
+              <option value="">Any</option>
+              <option value="private">Private</option>
+              <option value="public">Public</option>
+            </select>
+          </div>
+        </div>
         <ErrorMessage error={weights.error} />
         {weights.loading && !weights.data ? <Loading /> : null}
-        {weights.data && !items.length ? <p className="muted">No weights yet.</p> : null}
+        {weights.data && !items.length ? (
+          <p className="muted">
+            {framework || visibility ? "No weights match these filters." : "No weights yet."}
+          </p>
+        ) : null}
         {items.length ? (
           <div className="table-scroll">
             <table>
@@ -44,7 +106,6 @@ export default function WeightsPage() {
                   <th scope="col">Visibility</th>
                   <th scope="col">Downloads</th>
                   <th scope="col">Uploaded</th>
-                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -66,7 +127,7 @@ export default function WeightsPage() {
             total={weights.data.total}
             limit={LIMIT}
             offset={offset}
-            onOffset={(next) => setParams(next ? { offset: String(next) } : {})}
+            onOffset={(next) => filter("offset", next ? String(next) : "")}
           />
         ) : null}
       </section>

@@ -77,17 +77,7 @@ export function WeightsRow({
             {w.description ? <div className="muted">{w.description}</div> : null}
           </>
         )}
-      </td>
-      <td>
-        {w.framework} / {w.base_architecture}
-      </td>
-      <td>{w.task_types.join(", ")}</td>
-      <td>{w.num_classes ?? "—"}</td>
-      <td>{formatBytes(w.size_bytes)}</td>
-      <td>{w.visibility}</td>
-      <td>{w.download_count}</td>
-      <td>{formatDate(w.created_at)}</td>
-      <td>
+        {/* In the first column, so they are on screen at 390 px too. */}
         <div className="actions">
           <button
             type="button"
@@ -118,7 +108,9 @@ export function WeightsRow({
           ) : null}
           {mine ? (
             <ConfirmButton
-              label={`Delete ${w.name}`}
+              label="Delete"
+            name={`Delete ${w.name}`}
+            small
               question={`Delete ${w.name} for good?`}
               confirmLabel="Yes, delete"
               pending={remove.pending}
@@ -130,6 +122,15 @@ export function WeightsRow({
         </div>
         <ErrorMessage error={download.error ?? remove.error} />
       </td>
+      <td>
+        {w.framework} / {w.base_architecture}
+      </td>
+      <td>{w.task_types.join(", ")}</td>
+      <td>{w.num_classes ?? "—"}</td>
+      <td>{formatBytes(w.size_bytes)}</td>
+      <td>{w.visibility}</td>
+      <td>{w.download_count}</td>
+      <td>{formatDate(w.created_at)}</td>
     </tr>
   );
 }
