@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import http.server
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,9 +217,27 @@ def test_a_webhook_is_created_pinged_and_its_delivery_logged(
     summary = page.get_by_role("region", name="Summary")
     expect(fact(summary, "State")).to_have_text("disabled")
     expect(fact(summary, "Events")).to_have_text(", ".join(stored["event_types"]))
+    expect(row).to_contain_text("succeeded")
     page.set_viewport_size(PHONE)
     console.screenshot("webhook-disabled-390")
     page.set_viewport_size({"width": 1280, "height": 800})
+
+    # A receiver that cannot be reached: the log says why, and that it will try again.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/gone"
+    edit.get_by_label("URL").fill(closed)
+    edit.get_by_role("button", name="Save changes").click()
+    expect(heading(page)).to_have_text(f"Webhook to {closed}")
+    page.get_by_role("button", name="Send a test ping").click()
+    expect(log.get_by_role("row")).to_have_count(3)  # a header and two pings
+    assert deliver_due() == 1
+    newest = api.get(f"/api/v1/webhooks/{hook['id']}/deliveries").json()["items"][0]
+    assert newest["status"] == "pending" and newest["last_error"]
+    failed = log.get_by_role("row").nth(1)
+    expect(failed.get_by_role("cell").nth(6)).to_contain_text(newest["last_error"])
+    expect(failed).to_contain_text("Next try")
+    console.screenshot("webhook-unreachable")
 
     page.get_by_role("button", name="Delete webhook").click()
     page.get_by_role("button", name="Yes, delete it").click()

@@ -2,7 +2,6 @@ import { useEffect } from "react";
 import { useSearchParams } from "react-router";
 import { useAction, useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Pager } from "../../components/Pager";
 import { StatusBadge } from "../../components/StatusBadge";
@@ -10,6 +9,12 @@ import { StatusBadge } from "../../components/StatusBadge";
 const LIMIT = 20;
 // The API's sender runs every few seconds: a pending delivery is re-read until it ends.
 const POLL_MS = 2000;
+const WAIT_MS = 60_000;
+
+// Retries are seconds apart: a log reads to the second.
+function formatSecond(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
 
 /** Every delivery to the webhook, newest first, and a ping to test the receiver. */
 export function Deliveries({ webhookId }: { webhookId: string }) {
@@ -27,7 +32,12 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
     api.POST("/api/v1/webhooks/{webhook_id}/ping", { params: { path } }),
   );
   const items = deliveries.data?.items ?? [];
-  const pending = items.some((d) => d.status === "pending");
+  // A retry hours away is not waited for here (Refresh the log reads it then).
+  const pending = items.some(
+    (d) =>
+      d.status === "pending" &&
+      (!d.next_attempt_at || Date.parse(d.next_attempt_at) - Date.now() < WAIT_MS),
+  );
   const { reload } = deliveries;
   useEffect(() => {
     if (!pending) return;
@@ -82,7 +92,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
             <tbody>
               {items.map((d) => (
                 <tr key={d.id}>
-                  <td>{formatDate(d.created_at)}</td>
+                  <td>{formatSecond(d.created_at)}</td>
                   <td>{d.event_type}</td>
                   <td>
                     <StatusBadge status={d.status} />
@@ -95,7 +105,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
                   <td className="wrap-anywhere">
                     {d.last_error ?? "—"}
                     {d.status === "pending" && d.next_attempt_at && d.attempts ? (
-                      <div className="muted">Next try {formatDate(d.next_attempt_at)}</div>
+                      <div className="muted">Next try {formatSecond(d.next_attempt_at)}</div>
                     ) : null}
                   </td>
                 </tr>
