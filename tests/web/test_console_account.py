@@ -61,7 +61,12 @@ def test_account_shows_the_user_and_changes_the_password(
     you = page.get_by_role("region", name="You")
     expect(fact(you, "Email")).to_have_text(me["email"])
     expect(fact(you, "Role")).to_have_text(me["role"])
-    for name, path in [("Webhooks", "/webhooks"), ("Pretrained weights", "/weights")]:
+    links = [
+        ("Webhooks", "/webhooks"),
+        ("Pretrained weights", "/weights"),
+        ("Projects", "/projects"),
+    ]
+    for name, path in links:
         expect(page.get_by_role("link", name=name, exact=True)).to_have_attribute("href", path)
     console.screenshot("account")
 
