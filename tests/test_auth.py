@@ -139,6 +139,21 @@ def test_changing_password_needs_the_current_one(client, make_user):
     assert old.status_code == 401 and new.status_code == 200
 
 
+def test_a_wrong_current_password_is_named_as_the_field_at_fault(client, make_user):
+    user = make_user()
+    r = client.patch(
+        "/api/v1/auth/me",
+        json={"current_password": "not the password", "new_password": "brand-new-pw"},
+        headers=user.headers,
+    )
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "invalid_current_password"
+    assert error["details"] == [
+        {"loc": ["body", "current_password"], "msg": "current_password is wrong or missing"}
+    ]
+
+
 def test_a_disabled_account_can_neither_log_in_nor_use_its_token(client, make_user, admin):
     user = make_user()
     r = client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin.headers)

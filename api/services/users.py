@@ -83,8 +83,13 @@ def update_me(db: Session, user: User, data: UserUpdateMe) -> User:
         if not data.current_password or not verify_password(
             data.current_password, user.hashed_password
         ):
+            # Details in the shape of a validation error, so a form shows the message
+            # beside the field it is about.
+            message = "current_password is wrong or missing"
             raise BadRequest(
-                "current_password is wrong or missing", code="invalid_current_password"
+                message,
+                code="invalid_current_password",
+                details=[{"loc": ["body", "current_password"], "msg": message}],
             )
         user.hashed_password = hash_password(data.new_password)
         user.token_version += 1  # every login made with the old password ends here

@@ -1,10 +1,144 @@
+import { type FormEvent, useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { useAction, useQuery } from "../../api/hooks";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { formatDate } from "../../components/format";
+import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
+import { Pager } from "../../components/Pager";
+import {
+  PROJECT_FIELDS,
+  ProjectFields,
+  projectBody,
+  type ProjectValues,
+  taskName,
+} from "./ProjectFields";
+import { ProjectDetail } from "./ProjectDetail";
+import "./projects.css";
 
-// Placeholder until this screen is built.
+const LIMIT = 20;
+const EMPTY: ProjectValues = { name: "", description: "", task: "" };
+
 export default function ProjectsPage() {
+  const [params, setParams] = useSearchParams();
+  const offset = Number(params.get("offset") ?? 0) || 0;
+  const selected = params.get("project");
+  const projects = useQuery(
+    (api) => api.GET("/api/v1/projects", { params: { query: { limit: LIMIT, offset } } }),
+    [offset],
+  );
+  const items = projects.data?.items ?? [];
+
+  /** The URL with `changes` applied: a project and a page are each a step back and forth. */
+  function withParams(changes: Record<string, string | null>): string {
+    const next = new URLSearchParams(params);
+    for (const [name, value] of Object.entries(changes)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
+    const search = next.toString();
+    return search ? `?${search}` : "?";
+  }
+
   return (
-    <Page title="Projects">
-      <p className="muted">This screen is not built yet.</p>
+    <Page title="Projects" actions={<Link to="/account">Account</Link>}>
+      <p className="muted">
+        A project groups datasets and training jobs; choose one when uploading or training.
+      </p>
+      {selected ? (
+        <ProjectDetail
+          key={selected}
+          projectId={selected}
+          closeUrl={withParams({ project: null })}
+          onChanged={projects.reload}
+          onDeleted={() => {
+            projects.reload();
+            setParams(new URLSearchParams(withParams({ project: null })), { replace: true });
+          }}
+        />
+      ) : null}
+      <CreateProject onCreated={projects.reload} />
+      <section aria-labelledby="projects-list">
+        <h2 id="projects-list">Your projects</h2>
+        <ErrorMessage error={projects.error} />
+        {projects.loading && !projects.data ? <Loading /> : null}
+        {projects.data && !items.length ? <p className="muted">No project yet.</p> : null}
+        {items.length ? (
+          <div className="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Task</th>
+                  <th scope="col">Description</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((p) => (
+                  <tr key={p.id} aria-current={p.id === selected ? "true" : undefined}>
+                    <td>
+                      <Link to={withParams({ project: p.id })}>{p.name}</Link>
+                    </td>
+                    <td>{taskName(p.task_type)}</td>
+                    <td className="project-description">{p.description ?? "—"}</td>
+                    <td>{formatDate(p.created_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+        {projects.data ? (
+          <Pager
+            label="Projects"
+            total={projects.data.total}
+            limit={LIMIT}
+            offset={offset}
+            onOffset={(next) =>
+              setParams(new URLSearchParams(withParams({ offset: next ? String(next) : null })))
+            }
+          />
+        ) : null}
+      </section>
     </Page>
+  );
+}
+
+function CreateProject({ onCreated }: { onCreated: () => void }) {
+  const [values, setValues] = useState<ProjectValues>(EMPTY);
+  const [created, setCreated] = useState<string | null>(null);
+  const create = useAction((api, v: ProjectValues) =>
+    api.POST("/api/v1/projects", { body: projectBody(v) }),
+  );
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setCreated(null);
+    const project = await create.run(values);
+    if (project) {
+      setCreated(project.name);
+      setValues(EMPTY);
+      onCreated();
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="create-project">
+      <h2 id="create-project">New project</h2>
+      <form className="form" onSubmit={submit} noValidate>
+        <ProjectFields
+          id="new-project"
+          values={values}
+          onChange={setValues}
+          errors={create.error?.fieldErrors ?? {}}
+        />
+        <ErrorMessage error={create.error} besideFields={PROJECT_FIELDS} />
+        <button type="submit" disabled={create.pending}>
+          Create project
+        </button>
+        {created ? <p role="status">Project {created} created.</p> : null}
+      </form>
+    </section>
   );
 }

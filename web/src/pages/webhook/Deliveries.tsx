@@ -1,0 +1,128 @@
+import { useEffect } from "react";
+import { useSearchParams } from "react-router";
+import { useAction, useQuery } from "../../api/hooks";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { Loading } from "../../components/Loading";
+import { Pager } from "../../components/Pager";
+import { StatusBadge } from "../../components/StatusBadge";
+
+const LIMIT = 20;
+// The API's sender runs every few seconds: a pending delivery is re-read until it ends.
+const POLL_MS = 2000;
+const WAIT_MS = 60_000;
+
+// Retries are seconds apart: a log reads to the second.
+function formatSecond(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** Every delivery to the webhook, newest first, and a ping to test the receiver. */
+export function Deliveries({ webhookId }: { webhookId: string }) {
+  const [params, setParams] = useSearchParams();
+  const offset = Number(params.get("offset") ?? 0) || 0;
+  const path = { webhook_id: webhookId };
+  const deliveries = useQuery(
+    (api) =>
+      api.GET("/api/v1/webhooks/{webhook_id}/deliveries", {
+        params: { path, query: { limit: LIMIT, offset } },
+      }),
+    [webhookId, offset],
+  );
+  const ping = useAction((api) =>
+    api.POST("/api/v1/webhooks/{webhook_id}/ping", { params: { path } }),
+  );
+  const items = deliveries.data?.items ?? [];
+  // A retry hours away is not waited for here (Refresh the log reads it then).
+  const pending = items.some(
+    (d) =>
+      d.status === "pending" &&
+      (!d.next_attempt_at || Date.parse(d.next_attempt_at) - Date.now() < WAIT_MS),
+  );
+  const { reload } = deliveries;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(reload, POLL_MS);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
+
+  return (
+    <section className="card" aria-labelledby="deliveries">
+      <h2 id="deliveries">Deliveries</h2>
+      <div className="actions">
+        <button
+          type="button"
+          disabled={ping.pending}
+          onClick={async () => {
+            if (await ping.run()) {
+              if (offset) setParams({});
+              reload();
+            }
+          }}
+        >
+          Send a test ping
+        </button>
+        <button type="button" className="secondary" onClick={reload}>
+          Refresh the log
+        </button>
+        {pending ? (
+          <span className="muted" role="status">
+            Waiting for the sender…
+          </span>
+        ) : null}
+      </div>
+      <ErrorMessage error={ping.error ?? deliveries.error} />
+      {deliveries.loading && !deliveries.data ? <Loading /> : null}
+      {deliveries.data && !items.length ? (
+        <p className="muted">Nothing sent yet. A test ping checks the receiver.</p>
+      ) : null}
+      {items.length ? (
+        <div className="table-scroll">
+          <table aria-label="Delivery log">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col">Answer</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Took</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((d) => (
+                <tr key={d.id}>
+                  <td>{formatSecond(d.created_at)}</td>
+                  <td>{d.event_type}</td>
+                  <td>
+                    <StatusBadge status={d.status} />
+                  </td>
+                  <td>{d.last_status_code ?? "—"}</td>
+                  <td>{d.attempts}</td>
+                  <td>
+                    {d.last_response_ms === null ? "—" : `${Math.round(d.last_response_ms)} ms`}
+                  </td>
+                  <td className="wrap-anywhere">
+                    {d.last_error ?? "—"}
+                    {d.status === "pending" && d.next_attempt_at && d.attempts ? (
+                      <div className="muted">Next try {formatSecond(d.next_attempt_at)}</div>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {deliveries.data ? (
+        <Pager
+          label="Deliveries"
+          total={deliveries.data.total}
+          limit={LIMIT}
+          offset={offset}
+          onOffset={(next) => setParams(next ? { offset: String(next) } : {})}
+        />
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,203 @@
+import { type FormEvent, useRef, useState } from "react";
+import { formData } from "../../api/client";
+import { useAction } from "../../api/hooks";
+import type { components } from "../../api/schema";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { Field } from "../../components/Field";
+
+type Upload = components["schemas"]["Body_upload_weights_api_v1_pretrained_weights_post"];
+type CatalogModel = components["schemas"]["ModelRead"];
+
+const FIELDS = [
+  "file",
+  "name",
+  "framework",
+  "base_architecture",
+  "num_classes",
+  "description",
+  "pretraining_dataset",
+  "visibility",
+];
+
+/** Upload a weights file for a catalog model; the API checks its bytes before keeping it. */
+export function UploadWeights({
+  models,
+  onUploaded,
+}: {
+  models: CatalogModel[];
+  onUploaded: () => void;
+}) {
+  const [file, setFile] = useState<File | null>(null);
+  const [name, setName] = useState("");
+  const [framework, setFramework] = useState("");
+  const [architecture, setArchitecture] = useState("");
+  const [numClasses, setNumClasses] = useState("");
+  const [description, setDescription] = useState("");
+  const [pretrainedOn, setPretrainedOn] = useState("");
+  const [visibility, setVisibility] = useState("private");
+  const [uploaded, setUploaded] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const upload = useAction((api, body: Upload) =>
+    api.POST("/api/v1/pretrained-weights", { body, bodySerializer: formData }),
+  );
+
+  const frameworks = [...new Set(models.map((m) => m.framework))].sort();
+  const architectures = models.filter((m) => m.framework === framework);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setUploaded(null);
+    const weights = await upload.run({
+      // Missing ones are left out of the form, for the API to name beside their fields.
+      file: file as Blob,
+      name,
+      framework: framework as Upload["framework"],
+      base_architecture: architecture,
+      num_classes: numClasses || null,
+      description: description || null,
+      pretraining_dataset: pretrainedOn || null,
+      visibility,
+    });
+    if (weights) {
+      setUploaded(weights.name);
+      setName("");
+      setFile(null);
+      setNumClasses("");
+      setDescription("");
+      setPretrainedOn("");
+      if (fileInput.current) fileInput.current.value = "";
+      onUploaded();
+    }
+  }
+
+  const fields = upload.error?.fieldErrors ?? {};
+  return (
+    <section className="card" aria-labelledby="upload-weights">
+      <h2 id="upload-weights">Upload weights</h2>
+      <form className="form" onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor="weights-file">Weights file</label>
+          <input
+            id="weights-file"
+            ref={fileInput}
+            type="file"
+            required
+            accept=".safetensors,.pt,.pth,.bin"
+            aria-describedby={
+              fields.file ? "weights-file-hint weights-file-error" : "weights-file-hint"
+            }
+            aria-invalid={fields.file ? true : undefined}
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          />
+          <small id="weights-file-hint" className="muted">
+            One .safetensors, .pt, .pth or .bin file (what torch.save writes), up to 2 GB.
+          </small>
+          {fields.file ? (
+            <small id="weights-file-error" className="field-error">
+              {fields.file}
+            </small>
+          ) : null}
+        </div>
+        <Field
+          label="Name"
+          required
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={fields.name}
+        />
+        <div className="field">
+          <label htmlFor="weights-framework">Framework</label>
+          <select
+            id="weights-framework"
+            required
+            value={framework}
+            aria-invalid={fields.framework ? true : undefined}
+            aria-describedby={fields.framework ? "weights-framework-error" : undefined}
+            onChange={(e) => {
+              setFramework(e.target.value);
+              setArchitecture("");
+            }}
+          >
+            <option value="">Choose a framework</option>
+            {frameworks.map((f) => (
+              <option key={f} value={f}>
+                {f}
+              </option>
+            ))}
+          </select>
+          {fields.framework ? (
+            <small id="weights-framework-error" className="field-error">
+              {fields.framework}
+            </small>
+          ) : null}
+        </div>
+        <div className="field">
+          <label htmlFor="weights-architecture">Model</label>
+          <select
+            id="weights-architecture"
+            required
+            value={architecture}
+            disabled={!framework}
+            aria-invalid={fields.base_architecture ? true : undefined}
+            aria-describedby={fields.base_architecture ? "weights-architecture-error" : undefined}
+            onChange={(e) => setArchitecture(e.target.value)}
+          >
+            <option value="">{framework ? "Choose a model" : "Choose a framework first"}</option>
+            {architectures.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name} ({m.task_types.join(", ")})
+              </option>
+            ))}
+          </select>
+          {fields.base_architecture ? (
+            <small id="weights-architecture-error" className="field-error">
+              {fields.base_architecture}
+            </small>
+          ) : null}
+        </div>
+        <Field
+          label="Number of classes"
+          type="number"
+          min={1}
+          value={numClasses}
+          onChange={(e) => setNumClasses(e.target.value)}
+          error={fields.num_classes}
+          hint="Optional: the classes of the head these weights carry."
+        />
+        <Field
+          label="Pretrained on"
+          value={pretrainedOn}
+          onChange={(e) => setPretrainedOn(e.target.value)}
+          error={fields.pretraining_dataset}
+          hint="Optional: the dataset they were trained on, such as ImageNet-1k."
+        />
+        <Field
+          label="Description"
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          error={fields.description}
+        />
+        <div className="field">
+          <label htmlFor="weights-visibility">Visibility</label>
+          <select
+            id="weights-visibility"
+            value={visibility}
+            aria-describedby="weights-visibility-hint"
+            onChange={(e) => setVisibility(e.target.value)}
+          >
+            <option value="private">Private: only you</option>
+            <option value="public">Public: every user</option>
+          </select>
+          <small id="weights-visibility-hint" className="muted">
+            Publishing needs the manager role.
+          </small>
+        </div>
+        <ErrorMessage error={upload.error} besideFields={FIELDS} />
+        <button type="submit" disabled={upload.pending}>
+          {upload.pending ? "Uploading and checking…" : "Upload weights"}
+        </button>
+        {uploaded ? <p role="status">{uploaded} uploaded.</p> : null}
+      </form>
+    </section>
+  );
+}
