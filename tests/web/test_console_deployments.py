@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.digits import digits_imagefolder_zip
 from tests.web.browser import WEB_TEST_MARKS, Console
@@ -84,6 +84,21 @@ def today_calls(usage: dict[str, Any]) -> int:
     return int(next(d["calls"] for d in usage["days"] if d["day"] == today))
 
 
+def calls_today_on_screen(page: Page, table: str):  # type: ignore[no-untyped-def]
+    """The calls cell of today's row in the table named `table`."""
+    today = datetime.now(UTC).date().isoformat()
+    row = page.get_by_role("table", name=table).get_by_role("row", name=re.compile(f"^{today}"))
+    return row.get_by_role("cell").first
+
+
+def infer(base: str, deployment_id: str, key: str, image: bytes) -> httpx.Response:
+    return httpx.post(
+        f"{base}/v1/infer/{deployment_id}",
+        headers={"Authorization": f"Bearer {key}"},
+        files={"file": ("digit.png", image, "image/png")},
+    )
+
+
 def test_deploy_an_export_try_it_and_see_the_calls_counted(
     console: Console, console_server: str
 ) -> None:
@@ -116,11 +131,7 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     (deployment,) = api.get("/api/v1/deployments").json()["items"]
     assert key.startswith(deployment["api_key_prefix"])
     image = digit_png()
-    r = httpx.post(
-        f"{base}/v1/infer/{deployment['id']}",
-        headers={"Authorization": f"Bearer {key}"},
-        files={"file": ("digit.png", image, "image/png")},
-    )
+    r = infer(base, deployment["id"], key, image)
     assert r.status_code == 200, r.text  # the key shown is the deployment's working key
     expected = r.json()["classes"][0]
     listed = page.get_by_role("table").get_by_role("link", name="digits endpoint")
@@ -131,9 +142,7 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     listed.click()
     expect(heading(page)).to_have_text("digits endpoint")
     expect(page).to_have_url(f"{base}/deployments/{deployment['id']}")
-    expect(page.get_by_label("curl example")).to_contain_text(
-        f"/v1/infer/{deployment['id']}"
-    )
+    expect(page.get_by_label("curl example")).to_contain_text(f"/v1/infer/{deployment['id']}")
     expect(page.get_by_label("curl example")).to_contain_text(f"Bearer {key}")
     page.get_by_label("Python", exact=True).check()
     expect(page).to_have_url(re.compile(r"\?snippet=python$"))
@@ -151,7 +160,8 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
         f"{expected['class_name']} {confidence}"
     )
     expect(page.get_by_text(re.compile(r"Latency: [\d.]+ ms in the API"))).to_be_visible()
-    expect(page.get_by_label("Raw answer")).to_contain_text(f'"class_name": "{expected["class_name"]}"')
+    raw = page.get_by_label("Raw answer")
+    expect(raw).to_contain_text(f'"class_name": "{expected["class_name"]}"')
     console.screenshot("deployment-try-it")
 
     # Two calls now (httpx's and the browser's), as the API counts them.
@@ -159,17 +169,47 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     usage = wait_for(path, lambda: api.get(path).json(), lambda u: today_calls(u) >= 2)
     assert today_calls(usage) == 2
     page.get_by_role("button", name="Refresh usage").click()
-    days = page.get_by_role("table", name="Days with calls, this deployment")
-    today = datetime.now(UTC).date().isoformat()
-    expect(days.get_by_role("row", name=re.compile(f"^{today}")).get_by_role("cell").first).to_have_text(
+    expect(calls_today_on_screen(page, "Days with calls, this deployment")).to_have_text(
         str(today_calls(usage))
     )
-    expect(page.get_by_role("img", name=re.compile(r"^Calls per day, this deployment: 30 days"))).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile(r"^Latency per day, this deployment"))).to_be_visible()
+    calls_chart = re.compile(r"^Calls per day, this deployment: 30 days; latest Calls 2")
+    expect(page.get_by_role("img", name=calls_chart)).to_be_visible()
+    latency_chart = re.compile(r"^Latency per day, this deployment: 30 days; latest p50 ms \d")
+    expect(page.get_by_role("img", name=latency_chart)).to_be_visible()
     console.screenshot("deployment-usage")
     page.set_viewport_size({"width": 390, "height": 800})
     console.screenshot("deployment-390px")
     page.set_viewport_size({"width": 1280, "height": 800})
+
+    # A new key revokes the old one at once; the try-it box takes the new one.
+    page.get_by_role("button", name="New API key").click()
+    page.get_by_role("group", name="Confirm a new API key").get_by_role(
+        "button", name="Make a new key"
+    ).click()
+    expect(page.get_by_role("region", name="New API key")).to_contain_text("not be shown again")
+    new_key = page.get_by_label("The new API key").input_value()
+    prefix = api.get(f"/api/v1/deployments/{deployment['id']}").json()["api_key_prefix"]
+    assert new_key != key and new_key.startswith(prefix)
+    expect(page.get_by_label("API key", exact=True)).to_have_value(new_key)
+    assert infer(base, deployment["id"], key, image).status_code == 401
+    expect(page.get_by_role("row", name=re.compile("api key rotated"))).to_be_visible()
+    console.screenshot("deployment-new-key")
+
+    # Deactivated, the endpoint refuses calls, and the try-it box says why in the API's words.
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.get_by_role("button", name="Activate")).to_be_visible()
+    expect(
+        page.get_by_role("row", name=re.compile("^.* deactivated active → inactive"))
+    ).to_be_visible()
+    refused = infer(base, deployment["id"], new_key, image)
+    assert refused.status_code == 409, refused.text
+    console.expect_error("status of 409")
+    page.get_by_role("button", name="Predict").click()
+    expect(page.get_by_role("alert")).to_have_text(refused.json()["error"]["message"])
+    console.screenshot("deployment-inactive")
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_role("button", name="Deactivate")).to_be_visible()
+    key, old_prefix = new_key, deployment["api_key_prefix"]
 
     # A reload forgets the key: the API never shows it again.
     page.reload()
@@ -187,12 +227,14 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     page.get_by_role("link", name="API keys and usage", exact=True).click()
     expect(heading(page)).to_have_text("API keys and usage")
     keys = page.get_by_role("region", name="API keys").get_by_role("table")
-    row = keys.get_by_role("row").filter(has_text=deployment["api_key_prefix"])
-    expect(row.get_by_role("link", name="digits endpoint")).to_be_visible()
-    expect(row).to_contain_text("active")
+    current = keys.get_by_role("row").filter(has_text=prefix)
+    expect(current.get_by_role("link", name="digits endpoint")).to_be_visible()
+    expect(current.get_by_role("cell").nth(2)).to_have_text("active")
+    old = keys.get_by_role("row").filter(has_text=old_prefix)
+    expect(old.get_by_role("cell").nth(2)).to_contain_text("revoked")
+    expect(old.get_by_role("cell").nth(4)).not_to_have_text("never")  # it was used
     account = api.get("/api/v1/deployments/usage/daily").json()
-    all_days = page.get_by_role("table", name="Days with calls, all deployments")
-    expect(all_days.get_by_role("row", name=re.compile(f"^{today}")).get_by_role("cell").first).to_have_text(
+    expect(calls_today_on_screen(page, "Days with calls, all deployments")).to_have_text(
         str(today_calls(account))
     )
     by_deployment = page.get_by_role("table", name="Calls by deployment, last 30 days")

@@ -1,6 +1,6 @@
 // Usage per UTC day as the API counts it (UsageDay): calls and errors, p50/p95 latency,
 // each chart with a table of the days that had calls as its text equivalent.
-import { useMemo } from "react";
+import { useId, useMemo } from "react";
 import type { components } from "../api/schema";
 import { LineChart } from "./LineChart";
 
@@ -20,6 +20,7 @@ function ms(value: number | null): string {
 
 export function DailyUsage({ days, what }: { days: UsageDay[]; what: string }) {
   // x: days before today (0 is today, UTC); the table below names the dates.
+  const id = useId();
   const x = useMemo(() => days.map((_, i) => i - (days.length - 1)), [days]);
   const calls = useMemo(
     () => [
@@ -55,9 +56,11 @@ export function DailyUsage({ days, what }: { days: UsageDay[]; what: string }) {
         </div>
       </div>
       {busy.length ? (
-        <div className="table-scroll">
-          <table>
-            <caption>Days with calls, {what}</caption>
+        <>
+          {/* A heading, not a caption: it stays in view when a narrow table scrolls. */}
+          <h3 id={`${id}-days`}>Days with calls, {what}</h3>
+          <div className="table-scroll">
+          <table aria-labelledby={`${id}-days`}>
             <thead>
               <tr>
                 <th scope="col">Day (UTC)</th>
@@ -79,7 +82,8 @@ export function DailyUsage({ days, what }: { days: UsageDay[]; what: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+          </div>
+        </>
       ) : (
         <p className="muted">No calls in these days.</p>
       )}

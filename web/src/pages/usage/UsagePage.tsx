@@ -1,8 +1,11 @@
+import { useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "../../api/hooks";
+import type { components } from "../../api/schema";
 import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatDate } from "../../components/format";
+import { LineChart } from "../../components/LineChart";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { Pager } from "../../components/Pager";
@@ -129,9 +132,14 @@ function AccountUsage() {
       {usage.loading && !u ? <Loading what="Loading usage" /> : null}
       {u ? <DailyUsage days={u.days} what="all deployments" /> : null}
       {u && u.deployments.length ? (
+        <ByDeployment days={u.days.length} deployments={u.deployments} />
+      ) : null}
+      {u && u.deployments.length ? (
+        <h3 id="calls-by-deployment">Calls by deployment, last {days} days</h3>
+      ) : null}
+      {u && u.deployments.length ? (
         <div className="table-scroll">
-          <table>
-            <caption>Calls by deployment, last {days} days</caption>
+          <table aria-labelledby="calls-by-deployment">
             <thead>
               <tr>
                 <th scope="col">Deployment</th>
@@ -154,5 +162,26 @@ function AccountUsage() {
         </div>
       ) : null}
     </section>
+  );
+}
+
+type Share = components["schemas"]["DeploymentCallsPerDay"];
+
+// More lines than this read as noise; the table below lists every deployment.
+const MOST_LINES = 7;
+
+function ByDeployment({ days, deployments }: { days: number; deployments: Share[] }) {
+  const x = useMemo(() => Array.from({ length: days }, (_, i) => i - (days - 1)), [days]);
+  const series = useMemo(
+    () =>
+      deployments
+        .slice(0, MOST_LINES)
+        .map((d) => ({ label: d.name, values: d.calls_per_day })),
+    [deployments],
+  );
+  return (
+    <div className="chart-box">
+      <LineChart title="Calls per day by deployment" x={x} xLabel="Day" series={series} />
+    </div>
   );
 }
