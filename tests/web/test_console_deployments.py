@@ -244,3 +244,17 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     console.screenshot("usage")
     page.set_viewport_size({"width": 390, "height": 800})
     console.screenshot("usage-390px")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Deleting takes the deployment, its keys and usage; the list says so.
+    current.get_by_role("link", name="digits endpoint").click()
+    expect(heading(page)).to_have_text("digits endpoint")
+    page.get_by_role("button", name="Delete deployment").click()
+    page.get_by_role("group", name="Confirm deleting the deployment").get_by_role(
+        "button", name="Delete", exact=True
+    ).click()
+    expect(heading(page)).to_have_text("Deployments")
+    expect(page.get_by_text("No deployment yet.")).to_be_visible()
+    assert api.get(f"/api/v1/deployments/{deployment['id']}").status_code == 404
+    assert infer(base, deployment["id"], key, image).status_code in (401, 404)
+    console.screenshot("deployments-after-delete")

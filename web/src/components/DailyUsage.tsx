@@ -2,6 +2,7 @@
 // each chart with a table of the days that had calls as its text equivalent.
 import { useId, useMemo } from "react";
 import type { components } from "../api/schema";
+import "./DailyUsage.css";
 import { LineChart } from "./LineChart";
 
 export type UsageDay = components["schemas"]["UsageDay"];
