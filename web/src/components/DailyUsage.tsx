@@ -48,11 +48,11 @@ export function DailyUsage({ days, what }: { days: UsageDay[]; what: string }) {
         charts is today).
       </p>
       <div className="charts">
-        {/* chart-box: a grid cell that may shrink below the drawn chart, so it can redraw narrower */}
-        <div className="chart-box">
+        {/* chart-box: a cell that may shrink below the drawn chart, so it redraws narrower */}
+        <div className="chart-box usage-chart">
           <LineChart title={`Calls per day, ${what}`} x={x} xLabel="Day" series={calls} />
         </div>
-        <div className="chart-box">
+        <div className="chart-box usage-chart">
           <LineChart title={`Latency per day, ${what}`} x={x} xLabel="Day" series={latency} />
         </div>
       </div>

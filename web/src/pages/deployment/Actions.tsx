@@ -12,7 +12,13 @@ type Deployment = components["schemas"]["DeploymentRead"];
 
 /** Activate or deactivate; a new API key (which revokes the old one at once, so it is
  *  confirmed first); a fresh download link for the other strategies. */
-export function Actions({ deployment, onChanged }: { deployment: Deployment; onChanged: () => void }) {
+export function Actions({
+  deployment,
+  onChanged,
+}: {
+  deployment: Deployment;
+  onChanged: () => void;
+}) {
   const path = { deployment_id: deployment.id };
   const activate = useAction((api) =>
     api.POST("/api/v1/deployments/{deployment_id}/activate", { params: { path } }),
@@ -91,7 +97,9 @@ export function Actions({ deployment, onChanged }: { deployment: Deployment; onC
                 setRemoveError(null);
                 try {
                   // 204, no body: `call` throws the API's error or returns nothing.
-                  await call(api().DELETE("/api/v1/deployments/{deployment_id}", { params: { path } }));
+                  await call(
+                    api().DELETE("/api/v1/deployments/{deployment_id}", { params: { path } }),
+                  );
                   navigate("/deployments", { replace: true });
                 } catch (caught) {
                   setRemoveError(caught as ApiError);

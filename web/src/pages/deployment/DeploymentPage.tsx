@@ -57,7 +57,9 @@ export default function DeploymentPage() {
           </Fact>
           <Fact term="Strategy">{STRATEGY_NAMES[d.strategy] ?? d.strategy}</Fact>
           <Fact term="Tier">{d.tier}</Fact>
-          {endpoint ? <Fact term="API key">{d.api_key_prefix ? `${d.api_key_prefix}…` : "none"}</Fact> : null}
+          {endpoint ? (
+            <Fact term="API key">{d.api_key_prefix ? `${d.api_key_prefix}…` : "none"}</Fact>
+          ) : null}
           <Fact term="Created">{formatDate(d.created_at)}</Fact>
           <Fact term="Deployed">{formatDate(d.deployed_at)}</Fact>
           {endpoint ? <Fact term="Last called">{formatDate(d.last_accessed_at)}</Fact> : null}

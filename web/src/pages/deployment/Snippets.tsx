@@ -9,17 +9,43 @@ const LANGUAGES = {
   curl: {
     name: "curl",
     code: (url: string, key: string) =>
-      `curl -X POST "${url}" \\\n  -H "Authorization: Bearer ${key}" \\\n  -F "file=@image.jpg"`,
+      [
+        `curl -X POST "${url}" \\`,
+        `  -H "Authorization: Bearer ${key}" \\`,
+        `  -F "file=@image.jpg"`,
+      ].join("\n"),
   },
   python: {
     name: "Python",
     code: (url: string, key: string) =>
-      `import requests\n\nwith open("image.jpg", "rb") as image:\n    answer = requests.post(\n        "${url}",\n        headers={"Authorization": "Bearer ${key}"},\n        files={"file": image},\n        timeout=60,\n    )\nanswer.raise_for_status()\nprint(answer.json())`,
+      [
+        "import requests",
+        "",
+        'with open("image.jpg", "rb") as image:',
+        "    answer = requests.post(",
+        `        "${url}",`,
+        `        headers={"Authorization": "Bearer ${key}"},`,
+        '        files={"file": image},',
+        "        timeout=60,",
+        "    )",
+        "answer.raise_for_status()",
+        "print(answer.json())",
+      ].join("\n"),
   },
   javascript: {
     name: "JavaScript",
     code: (url: string, key: string) =>
-      `const form = new FormData();\nform.append("file", fileInput.files[0]); // an <input type="file">\nconst answer = await fetch("${url}", {\n  method: "POST",\n  headers: { Authorization: "Bearer ${key}" },\n  body: form,\n});\nif (!answer.ok) throw new Error((await answer.json()).error.message);\nconsole.log(await answer.json());`,
+      [
+        "const form = new FormData();",
+        'form.append("file", fileInput.files[0]); // an <input type="file">',
+        `const answer = await fetch("${url}", {`,
+        '  method: "POST",',
+        `  headers: { Authorization: "Bearer ${key}" },`,
+        "  body: form,",
+        "});",
+        "if (!answer.ok) throw new Error((await answer.json()).error.message);",
+        "console.log(await answer.json());",
+      ].join("\n"),
   },
 } as const;
 
@@ -55,7 +81,7 @@ export function Snippets({ url, apiKey }: { url: string; apiKey: string | null }
       <p className="muted">
         {apiKey
           ? "With the key shown in this visit; it is not kept after a reload."
-          : `Replace ${PLACEHOLDER} with the deployment's key (make a new one below if it is lost).`}
+          : `Replace ${PLACEHOLDER} with the deployment's key (lost: make a new one above).`}
       </p>
       <pre className="snippet" aria-label={`${LANGUAGES[language].name} example`} tabIndex={0}>
         <code>{code}</code>

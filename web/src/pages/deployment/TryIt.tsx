@@ -55,7 +55,13 @@ async function infer(deploymentId: string, apiKey: string, file: File) {
   return { answer: body as Answer, raw: text, roundTrip };
 }
 
-export function TryIt({ deploymentId, shownKey }: { deploymentId: string; shownKey: string | null }) {
+export function TryIt({
+  deploymentId,
+  shownKey,
+}: {
+  deploymentId: string;
+  shownKey: string | null;
+}) {
   const id = useId();
   const [apiKey, setApiKey] = useState(shownKey ?? "");
   const [file, setFile] = useState<File | null>(null);
@@ -79,12 +85,15 @@ export function TryIt({ deploymentId, shownKey }: { deploymentId: string; shownK
     setError(null);
     setResult(null);
     if (!file) return setError(new ApiError(0, "no_file", "Choose an image first."));
-    if (!apiKey.trim()) return setError(new ApiError(0, "no_key", "Enter the deployment's API key."));
+    if (!apiKey.trim()) {
+      return setError(new ApiError(0, "no_key", "Enter the deployment's API key."));
+    }
     setPending(true);
     try {
       setResult(await infer(deploymentId, apiKey.trim(), file));
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught : new ApiError(0, "client_error", String(caught)));
+      const why = caught instanceof ApiError ? caught : null;
+      setError(why ?? new ApiError(0, "client_error", String(caught)));
     } finally {
       setPending(false);
     }
@@ -113,7 +122,7 @@ export function TryIt({ deploymentId, shownKey }: { deploymentId: string; shownK
           spellCheck={false}
           value={apiKey}
           onChange={(e) => setApiKey(e.target.value)}
-          hint={shownKey ? "The key shown in this visit." : "The key is shown only when it is made."}
+          hint={shownKey ? "The key shown in this visit." : "A key is shown only when it is made."}
         />
         <div className="actions">
           <button type="submit" disabled={pending}>
@@ -122,14 +131,24 @@ export function TryIt({ deploymentId, shownKey }: { deploymentId: string; shownK
         </div>
         <ErrorMessage error={error} />
       </form>
-      {preview ? <Drawn preview={preview} name={file?.name ?? "image"} answer={result?.answer ?? null} /> : null}
+      {preview ? (
+        <Drawn preview={preview} name={file?.name ?? "image"} answer={result?.answer ?? null} />
+      ) : null}
       {result ? <Details result={result} /> : null}
     </section>
   );
 }
 
 /** The image with what the model found: boxes over it (detection) or its top label. */
-function Drawn({ preview, name, answer }: { preview: string; name: string; answer: Answer | null }) {
+function Drawn({
+  preview,
+  name,
+  answer,
+}: {
+  preview: string;
+  name: string;
+  answer: Answer | null;
+}) {
   const boxes = (answer?.instances ?? []).filter((p) => p.bbox);
   const top = answer?.classes[0];
   const label = !answer
@@ -152,7 +171,15 @@ function Drawn({ preview, name, answer }: { preview: string; name: string; answe
               const colour = COLOURS[p.class_id % COLOURS.length];
               return (
                 <g key={i}>
-                  <rect x={x} y={y} width={w} height={h} fill="none" stroke={colour} strokeWidth={stroke} />
+                  <rect
+                    x={x}
+                    y={y}
+                    width={w}
+                    height={h}
+                    fill="none"
+                    stroke={colour}
+                    strokeWidth={stroke}
+                  />
                   <text x={x + stroke} y={y + stroke * 8} fill={colour} fontSize={stroke * 7}>
                     {p.class_name} {percent(p.confidence)}
                   </text>
@@ -178,7 +205,8 @@ function Details({ result }: { result: Awaited<ReturnType<typeof infer>> }) {
   return (
     <div className="try-it-result">
       <p role="status">
-        Latency: {answer.latency_ms !== undefined ? `${answer.latency_ms.toFixed(1)} ms in the API, ` : ""}
+        Latency:{" "}
+        {answer.latency_ms !== undefined ? `${answer.latency_ms.toFixed(1)} ms in the API, ` : ""}
         {roundTrip.toFixed(0)} ms round trip.
       </p>
       {predictions.length ? (

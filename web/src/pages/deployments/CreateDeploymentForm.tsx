@@ -27,7 +27,8 @@ const FIELDS = ["export_job_id", "name", "strategy", "tier", "description"];
 export function exportLabel(e: Export): string {
   const version = e.version_tag ?? `v${e.version}`;
   const size = e.size_bytes ? `, ${formatBytes(e.size_bytes)}` : "";
-  return `${version} · ${e.format} · ${e.framework} ${e.task_type}${size} · ${formatDate(e.completed_at ?? e.created_at)}`;
+  const when = formatDate(e.completed_at ?? e.created_at);
+  return `${version} · ${e.format} · ${e.framework} ${e.task_type}${size} · ${when}`;
 }
 
 export function CreateDeploymentForm({ onCreated }: { onCreated: () => void }) {
@@ -73,7 +74,7 @@ export function CreateDeploymentForm({ onCreated }: { onCreated: () => void }) {
           label="Export"
           value={exportId}
           error={fields.export_job_id}
-          hint={chosenMissing ? "The export in the link is not a completed export of yours." : undefined}
+          hint={chosenMissing ? "The linked export is not a completed export of yours." : undefined}
           onChange={(e) => {
             const next = new URLSearchParams(params);
             if (e.target.value) next.set("export", e.target.value);
@@ -81,7 +82,9 @@ export function CreateDeploymentForm({ onCreated }: { onCreated: () => void }) {
             setParams(next, { replace: true });
           }}
         >
-          <option value="">{exports.loading ? "Loading exports…" : "Choose a completed export"}</option>
+          <option value="">
+            {exports.loading ? "Loading exports…" : "Choose a completed export"}
+          </option>
           {completed.map((e) => (
             <option key={e.id} value={e.id}>
               {exportLabel(e)}
@@ -139,7 +142,9 @@ function CreatedResult({ created }: { created: Created }) {
       <p>
         Deployed <Link to={`/deployments/${created.id}`}>{created.name}</Link> ({created.status}).
       </p>
-      {created.api_key ? <KeyPanel apiKey={created.api_key} title={`API key of ${created.name}`} /> : null}
+      {created.api_key ? (
+        <KeyPanel apiKey={created.api_key} title={`API key of ${created.name}`} />
+      ) : null}
       {created.download_url ? (
         <p>
           <a href={created.download_url}>Download the artifact</a>{" "}

@@ -52,7 +52,9 @@ export default function DeploymentsPage() {
                     </td>
                     <td>{d.tier}</td>
                     <td>{formatDate(d.created_at)}</td>
-                    <td>{d.strategy === "platform_endpoint" ? formatDate(d.last_accessed_at) : "—"}</td>
+                    <td>
+                      {d.strategy === "platform_endpoint" ? formatDate(d.last_accessed_at) : "—"}
+                    </td>
                   </tr>
                 ))}
               </tbody>

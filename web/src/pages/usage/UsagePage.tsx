@@ -65,7 +65,9 @@ function ApiKeys() {
                   </td>
                   <td>
                     {k.deployment_id ? (
-                      <Link to={`/deployments/${k.deployment_id}`}>{k.deployment_name ?? k.deployment_id}</Link>
+                      <Link to={`/deployments/${k.deployment_id}`}>
+                        {k.deployment_name ?? k.deployment_id}
+                      </Link>
                     ) : (
                       "—"
                     )}
@@ -180,7 +182,7 @@ function ByDeployment({ days, deployments }: { days: number; deployments: Share[
     [deployments],
   );
   return (
-    <div className="chart-box">
+    <div className="chart-box usage-chart">
       <LineChart title="Calls per day by deployment" x={x} xLabel="Day" series={series} />
     </div>
   );
