@@ -142,11 +142,15 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     listed.click()
     expect(heading(page)).to_have_text("digits endpoint")
     expect(page).to_have_url(f"{base}/deployments/{deployment['id']}")
-    expect(page.get_by_label("curl example")).to_contain_text(f"/v1/infer/{deployment['id']}")
-    expect(page.get_by_label("curl example")).to_contain_text(f"Bearer {key}")
+    expect(page.get_by_role("figure", name="curl example")).to_contain_text(
+        f"/v1/infer/{deployment['id']}"
+    )
+    expect(page.get_by_role("figure", name="curl example")).to_contain_text(f"Bearer {key}")
     page.get_by_label("Python", exact=True).check()
     expect(page).to_have_url(re.compile(r"\?snippet=python$"))
-    expect(page.get_by_label("Python example")).to_contain_text('files={"file": image}')
+    expect(page.get_by_role("figure", name="Python example")).to_contain_text(
+        'files={"file": image}'
+    )
     expect(page.get_by_label("API key", exact=True)).to_have_value(key)
     page.get_by_label("Image", exact=True).set_input_files(
         files=[{"name": "digit.png", "mimeType": "image/png", "buffer": image}]
@@ -160,7 +164,7 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
         f"{expected['class_name']} {confidence}"
     )
     expect(page.get_by_text(re.compile(r"Latency: [\d.]+ ms in the API"))).to_be_visible()
-    raw = page.get_by_label("Raw answer")
+    raw = page.get_by_role("figure", name="Raw answer")
     expect(raw).to_contain_text(f'"class_name": "{expected["class_name"]}"')
     console.screenshot("deployment-try-it")
 
@@ -214,7 +218,7 @@ def test_deploy_an_export_try_it_and_see_the_calls_counted(
     # A reload forgets the key: the API never shows it again.
     page.reload()
     expect(heading(page)).to_have_text("digits endpoint")
-    expect(page.get_by_label("Python example")).to_contain_text("Bearer YOUR_API_KEY")
+    expect(page.get_by_role("figure", name="Python example")).to_contain_text("Bearer YOUR_API_KEY")
     expect(page.get_by_label("API key", exact=True)).to_have_value("")
     expect(page.get_by_text(key)).to_have_count(0)
     console.screenshot("deployment-after-reload")

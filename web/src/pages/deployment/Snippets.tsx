@@ -83,9 +83,13 @@ export function Snippets({ url, apiKey }: { url: string; apiKey: string | null }
           ? "With the key shown in this visit; it is not kept after a reload."
           : `Replace ${PLACEHOLDER} with the deployment's key (lost: make a new one above).`}
       </p>
-      <pre className="snippet" aria-label={`${LANGUAGES[language].name} example`} tabIndex={0}>
-        <code>{code}</code>
-      </pre>
+      <figure className="snippet-figure">
+        <figcaption>{LANGUAGES[language].name} example</figcaption>
+        {/* Focusable: a keyboard can scroll it where it is wider than the screen. */}
+        <pre className="snippet" tabIndex={0}>
+          <code>{code}</code>
+        </pre>
+      </figure>
       <CopyButton text={code} label={`Copy the ${LANGUAGES[language].name} example`} />
     </section>
   );

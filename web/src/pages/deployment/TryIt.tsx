@@ -232,10 +232,12 @@ function Details({ result }: { result: Awaited<ReturnType<typeof infer>> }) {
       ) : (
         <p>The model found nothing above the confidence threshold.</p>
       )}
-      <h3>Raw answer</h3>
-      <pre className="snippet" tabIndex={0} aria-label="Raw answer">
-        <code>{JSON.stringify(JSON.parse(raw), null, 2)}</code>
-      </pre>
+      <figure className="snippet-figure">
+        <figcaption>Raw answer</figcaption>
+        <pre className="snippet" tabIndex={0}>
+          <code>{JSON.stringify(JSON.parse(raw), null, 2)}</code>
+        </pre>
+      </figure>
     </div>
   );
 }
