@@ -13,6 +13,7 @@ from api.schemas.common import Page, PageParams
 from api.schemas.deployments import (
     AccountDailyUsage,
     ApiKeyCreated,
+    ApiKeyRead,
     DeploymentCreate,
     DeploymentCreated,
     DeploymentDownload,
@@ -59,6 +60,15 @@ def account_daily_usage(
     of calls by deployment. One deployment's own series: `GET
     /v1/deployments/{id}/usage/daily`."""
     return daily_usage.for_user(db, user, days)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyRead])
+def list_api_keys(
+    user: CurrentUser, db: SessionDep, page: Annotated[PageParams, Depends()]
+) -> Page[ApiKeyRead]:
+    """The API keys of all your deployments, newest first: prefixes only (a key is shown
+    once, when made), with when each was last used and whether a newer one revoked it."""
+    return deployments.api_keys(db, user, page)
 
 
 @router.get("/{deployment_id}", response_model=DeploymentRead)

@@ -73,6 +73,20 @@ class ApiKeyCreated(BaseModel):
     created_at: datetime
 
 
+class ApiKeyRead(ORMModel):
+    """A key as lists show it: its prefix, never the key; `revoked_at` set once a newer
+    key replaced it."""
+
+    id: uuid.UUID
+    prefix: str
+    deployment_id: uuid.UUID | None
+    deployment_name: str | None = None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
 class DeploymentDownload(BaseModel):
     url: str
     expires_at: datetime

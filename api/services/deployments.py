@@ -35,6 +35,7 @@ from api.errors import Conflict, ServiceUnavailable, Unprocessable
 from api.schemas.common import Page, PageParams
 from api.schemas.deployments import (
     ApiKeyCreated,
+    ApiKeyRead,
     DeploymentCreate,
     DeploymentCreated,
     DeploymentDownload,
@@ -42,7 +43,7 @@ from api.schemas.deployments import (
     DeploymentRead,
 )
 from api.services import ownership
-from api.services.endpoint import keys
+from api.services.endpoint import keys, metering
 from api.services.endpoint.tiers import limits_of
 from api.services.pagination import paginate
 from api.settings import Settings
@@ -61,10 +62,12 @@ ARTIFACT_OF = {
 
 def get(db: Session, user: User, deployment_id: uuid.UUID) -> Deployment:
     """The deployment if `user` owns it (or is an admin); NotFound otherwise."""
+    metering.flush()  # its last_accessed_at counts this process's calls so far
     return ownership.get_for_read(db, Deployment, deployment_id, user)
 
 
 def list_for(db: Session, user: User, page: PageParams) -> Page[DeploymentRead]:
+    metering.flush()
     query = ownership.visible_to(user, Deployment)
     return paginate(db, query, page, DeploymentRead, Deployment.created_at.desc(), Deployment.id)
 
@@ -78,6 +81,21 @@ def history(db: Session, user: User, deployment_id: uuid.UUID) -> list[Deploymen
         .order_by(DeploymentHistory.created_at, DeploymentHistory.id)
     )
     return [DeploymentEvent.model_validate(r) for r in rows]
+
+
+def api_keys(db: Session, user: User, page: PageParams) -> Page[ApiKeyRead]:
+    """The keys of the deployments `user` may read, newest first, revoked ones included,
+    each with its deployment's name."""
+    metering.flush()  # last_used_at counts this process's calls so far
+    query = ownership.visible_to(user, ApiKey)
+    listed = paginate(db, query, page, ApiKeyRead, ApiKey.created_at.desc(), ApiKey.id)
+    ids = {k.deployment_id for k in listed.items if k.deployment_id is not None}
+    rows = db.execute(select(Deployment.id, Deployment.name).where(Deployment.id.in_(ids)))
+    names = {deployment_id: name for deployment_id, name in rows}
+    for key in listed.items:
+        if key.deployment_id is not None:
+            key.deployment_name = names.get(key.deployment_id)
+    return listed
 
 
 def download(

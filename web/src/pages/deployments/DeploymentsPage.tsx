@@ -1,10 +1,81 @@
+import { Link, useSearchParams } from "react-router";
+import { useQuery } from "../../api/hooks";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { formatDate } from "../../components/format";
+import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
+import { Pager } from "../../components/Pager";
+import { StatusBadge } from "../../components/StatusBadge";
+import { CreateDeploymentForm } from "./CreateDeploymentForm";
+import { STRATEGY_NAMES } from "./strategies";
 
-// Placeholder until this screen is built.
+const LIMIT = 20;
+
 export default function DeploymentsPage() {
+  const [params, setParams] = useSearchParams();
+  const offset = Number(params.get("offset") ?? 0) || 0;
+  const deployments = useQuery(
+    (api) => api.GET("/api/v1/deployments", { params: { query: { limit: LIMIT, offset } } }),
+    [offset],
+  );
+  const items = deployments.data?.items ?? [];
   return (
-    <Page title="Deployments">
-      <p className="muted">This screen is not built yet.</p>
+    <Page title="Deployments" actions={<Link to="/usage">API keys and usage</Link>}>
+      <CreateDeploymentForm onCreated={() => deployments.reload()} />
+      <section aria-labelledby="deployments-list">
+        <h2 id="deployments-list">Your deployments</h2>
+        <ErrorMessage error={deployments.error} />
+        {deployments.loading && !deployments.data ? <Loading /> : null}
+        {deployments.data && !items.length ? <p className="muted">No deployment yet.</p> : null}
+        {items.length ? (
+          <div className="table-scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Strategy</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Tier</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last called</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((d) => (
+                  <tr key={d.id}>
+                    <td>
+                      <Link to={`/deployments/${d.id}`}>{d.name}</Link>
+                    </td>
+                    <td>{STRATEGY_NAMES[d.strategy] ?? d.strategy}</td>
+                    <td>
+                      <StatusBadge status={d.status} />
+                    </td>
+                    <td>{d.tier}</td>
+                    <td>{formatDate(d.created_at)}</td>
+                    <td>
+                      {d.strategy === "platform_endpoint" ? formatDate(d.last_accessed_at) : "—"}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+        {deployments.data ? (
+          <Pager
+            label="Deployments"
+            total={deployments.data.total}
+            limit={LIMIT}
+            offset={offset}
+            onOffset={(next) => {
+              const nextParams = new URLSearchParams(params);
+              if (next) nextParams.set("offset", String(next));
+              else nextParams.delete("offset");
+              setParams(nextParams);
+            }}
+          />
+        ) : null}
+      </section>
     </Page>
   );
 }
