@@ -158,17 +158,16 @@ def test_register_upload_train_test_export_deploy_and_call(
     expect(top).to_have_accessible_name(re.compile(r"^digit_\d [\d.]+%$"))
     console.screenshot("try-it")
 
-    # The call, counted in usage across deployments.
-    (deployment,) = api.get("/api/v1/deployments").json()["items"]
+    # The call, counted: on this page without a reload, then across deployments.
     today = datetime.now(UTC).date().isoformat()
-    calls = 0
-    for _ in range(40):  # the endpoint meters just after it answers
-        usage = api.get(f"/v1/deployments/{deployment['id']}/usage/daily").json()
-        calls = sum(d["calls"] for d in usage["days"] if d["day"] == today)
-        if calls:
-            break
-        page.wait_for_timeout(250)
-    assert calls == 1
+    row = page.get_by_role("table", name="Days with calls, this deployment").get_by_role(
+        "row", name=re.compile(f"^{today}")
+    )
+    expect(row.get_by_role("cell").first).to_have_text("1")
+    (deployment,) = api.get("/api/v1/deployments").json()["items"]
+    usage = api.get(f"/v1/deployments/{deployment['id']}/usage/daily").json()
+    assert [d["calls"] for d in usage["days"] if d["day"] == today] == [1]
+    console.screenshot("usage-of-the-deployment")
     page.get_by_role("link", name="Keys and usage", exact=True).click()
     expect(heading(page)).to_have_text("API keys and usage")
     row = page.get_by_role("table", name="Days with calls, all deployments").get_by_role(

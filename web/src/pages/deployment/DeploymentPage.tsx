@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
@@ -32,6 +33,7 @@ export default function DeploymentPage() {
     [deploymentId],
   );
   const shownKey = useShownKey(deploymentId);
+  const [calls, setCalls] = useState(0);
   const d = deployment.data;
   if (!d) {
     return (
@@ -43,6 +45,10 @@ export default function DeploymentPage() {
     );
   }
   const endpoint = d.strategy === "platform_endpoint";
+  const called = () => {
+    setCalls((n) => n + 1);
+    deployment.reload();
+  };
   const changed = () => {
     deployment.reload();
     history.reload();
@@ -73,8 +79,8 @@ export default function DeploymentPage() {
         <Actions deployment={d} onChanged={changed} />
       </section>
       {endpoint && d.endpoint_url ? <Snippets url={d.endpoint_url} apiKey={shownKey} /> : null}
-      {endpoint ? <TryIt deploymentId={d.id} shownKey={shownKey} /> : null}
-      {endpoint ? <Usage deploymentId={d.id} /> : null}
+      {endpoint ? <TryIt deploymentId={d.id} shownKey={shownKey} onCalled={called} /> : null}
+      {endpoint ? <Usage deploymentId={d.id} calls={calls} /> : null}
       <History history={history} />
     </Page>
   );

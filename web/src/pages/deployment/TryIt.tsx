@@ -58,9 +58,12 @@ async function infer(deploymentId: string, apiKey: string, file: File) {
 export function TryIt({
   deploymentId,
   shownKey,
+  onCalled,
 }: {
   deploymentId: string;
   shownKey: string | null;
+  /** After an answered call: what shows the call (usage, "last called") reads again. */
+  onCalled?: () => void;
 }) {
   const id = useId();
   const [apiKey, setApiKey] = useState(shownKey ?? "");
@@ -91,6 +94,8 @@ export function TryIt({
     setPending(true);
     try {
       setResult(await infer(deploymentId, apiKey.trim(), file));
+      // The endpoint meters a call just after answering it: read the usage a moment later.
+      if (onCalled) window.setTimeout(onCalled, 500);
     } catch (caught) {
       const why = caught instanceof ApiError ? caught : null;
       setError(why ?? new ApiError(0, "client_error", String(caught)));

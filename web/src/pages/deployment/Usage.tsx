@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { useSearchParams } from "react-router";
 import { useQuery } from "../../api/hooks";
 import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
@@ -6,7 +7,7 @@ import { Loading } from "../../components/Loading";
 import { SelectField } from "../../components/SelectField";
 
 /** The deployment's calls, errors and latency per UTC day; the period is in the URL. */
-export function Usage({ deploymentId }: { deploymentId: string }) {
+export function Usage({ deploymentId, calls = 0 }: { deploymentId: string; calls?: number }) {
   const [params, setParams] = useSearchParams();
   const days = periodOf(params);
   const usage = useQuery(
@@ -16,6 +17,10 @@ export function Usage({ deploymentId }: { deploymentId: string }) {
       }),
     [deploymentId, days],
   );
+  const { reload } = usage;
+  useEffect(() => {
+    if (calls) reload(); // read again after each try-it call, keeping what is shown
+  }, [calls, reload]);
   return (
     <section className="card" aria-labelledby="deployment-usage">
       <h2 id="deployment-usage">Usage</h2>
