@@ -1,9 +1,19 @@
 // The dataset's images as thumbnails (made at ingest: never the originals), with their
 // annotations drawn over them, filtered by split and class (in the URL, so a reload or
 // "back" keeps them). One scrolling gallery of the whole dataset: the API's pages are
-// fetched as the reader nears the end, and only the pages near the viewport are drawn
-// (the rest keep their height), so a dataset of thousands holds a few dozen <img>s.
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+// fetched as the reader nears the end, and only the rows of thumbnails in the viewport
+// are drawn (the rest keep their height), so a dataset of thousands holds a few dozen
+// <img>s.
+import {
+  type CSSProperties,
+  memo,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import { useSearchParams } from "react-router";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
@@ -20,9 +30,15 @@ type Image = GalleryImage;
 
 const SPLITS: Split[] = ["train", "val", "test"];
 const COLOURS = ["#f43f5e", "#3b82f6", "#22c55e", "#eab308", "#a855f7", "#06b6d4", "#f97316"];
-// Pages this far (px) outside the viewport stay drawn, so a scroll meets drawn rows.
-const DRAW_MARGIN = 200;
-// The next page is fetched when the end of the last comes this near the viewport...
+// The grid's geometry: columns of at least MIN_COLUMN px (thumbnails are at most 128 px a
+// side), as many as the list's width holds; every cell a square frame over a one-line
+// caption, so every row has the same height and the rows in view follow from the scroll.
+const MIN_COLUMN = 120;
+const GAP = 12;
+const CAPTION = 20;
+// Rows this far (px) outside the viewport stay drawn, so a scroll meets drawn rows.
+const OVERSCAN = 40;
+// The next page is fetched when the end of the list comes this near the viewport...
 const PREFETCH = 600;
 // ... by the reader's own scrolling (wheel, keys, touch, scrollbar): not by a scroll the
 // page or a tool makes (scroll restoration, focusing a field above, a full-page capture).
@@ -37,8 +53,8 @@ function scrollsThePage(event: Event): boolean {
   }
   return event.target === document.documentElement; // a press on the page's scrollbar
 }
-// With this many pages or fewer, all stay drawn: the bound holds without windowing.
-const ALWAYS_DRAWN = 2;
+// With this many images or fewer, all stay drawn: the bound holds without windowing.
+const ALWAYS_DRAWN = 2 * PAGE_SIZE;
 
 export function Gallery({ datasetId, classes }: { datasetId: string; classes: string[] }) {
   const [params, setParams] = useSearchParams();
@@ -114,21 +130,58 @@ export function Gallery({ datasetId, classes }: { datasetId: string; classes: st
   );
 }
 
-/** The fetched pages, each its own grid: those near the viewport drawn, the others an
- *  empty block of the height they had. Which are drawn changes as the window scrolls or
- *  resizes; a page just fetched is drawn. */
+interface Geometry {
+  columns: number;
+  rowHeight: number;
+  rows: number;
+  count: number;
+}
+
+/** The rows [first, end) of the list within the viewport (and OVERSCAN around it). */
+function rowsInView(list: HTMLElement, { rowHeight, rows, count }: Geometry): [number, number] {
+  if (count <= ALWAYS_DRAWN) return [0, rows];
+  const pitch = rowHeight + GAP;
+  const top = -list.getBoundingClientRect().top; // the viewport's top, in the list's px
+  const first = Math.max(0, Math.floor((top - OVERSCAN) / pitch));
+  const end = Math.min(rows, Math.floor((top + window.innerHeight + OVERSCAN) / pitch) + 1);
+  return end > first ? [first, end] : [0, 0];
+}
+
+/** The fetched images as one grid as tall as all its rows, of which only the rows in
+ *  view are in the page: placed where they belong, the others empty space. The rows
+ *  drawn change (a state update, a render of the rows that came into view) only when
+ *  the scroll or the list's width moves a row in or out of view, looked at once a frame. */
 function GalleryList({ gallery }: { gallery: GalleryPages }) {
-  const blocks = useRef<Array<HTMLDivElement | null>>([]);
-  const heights = useRef<number[]>([]);
-  const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
+  const list = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  const [drawn, setDrawn] = useState<[number, number]>([0, 0]);
+  const items = useMemo(() => gallery.pages.flat(), [gallery.pages]);
+
+  const columns = Math.max(1, Math.floor((width + GAP) / (MIN_COLUMN + GAP)));
+  const columnWidth = width ? (width - GAP * (columns - 1)) / columns : MIN_COLUMN;
+  const rowHeight = columnWidth + CAPTION;
+  const rows = Math.ceil(items.length / columns);
+  const geometry = useRef<Geometry>({ columns, rowHeight, rows, count: items.length });
+  geometry.current = { columns, rowHeight, rows, count: items.length };
   const latest = useRef(gallery);
   latest.current = gallery;
 
+  const update = useCallback(() => {
+    if (!list.current) return;
+    const [first, end] = rowsInView(list.current, geometry.current);
+    setDrawn((prev) => (prev[0] === first && prev[1] === end ? prev : [first, end]));
+  }, []);
+
+  // The list's width, now and whenever it changes (the window, a phone turned).
   useLayoutEffect(() => {
-    blocks.current.forEach((el, i) => {
-      if (el && !hidden.has(i)) heights.current[i] = el.offsetHeight;
-    });
-  });
+    const el = list.current!;
+    setWidth(el.clientWidth);
+    const observer = new ResizeObserver(([entry]) => setWidth(entry!.contentRect.width));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  // New geometry (a page fetched, another width): the rows in view, before it is painted.
+  useLayoutEffect(update, [update, columns, rowHeight, rows, items.length]);
 
   useEffect(() => {
     let frame = 0;
@@ -136,21 +189,12 @@ function GalleryList({ gallery }: { gallery: GalleryPages }) {
     let scrolled = false;
     const measure = () => {
       frame = 0;
-      const view = window.innerHeight;
-      const { pages, loadMore } = latest.current;
-      const far = new Set<number>();
-      blocks.current.slice(0, pages.length).forEach((el, i) => {
-        if (!el || pages.length <= ALWAYS_DRAWN) return;
-        const box = el.getBoundingClientRect();
-        if (box.bottom < -DRAW_MARGIN || box.top > view + DRAW_MARGIN) far.add(i);
-      });
-      setHidden((prev) =>
-        prev.size === far.size && [...far].every((i) => prev.has(i)) ? prev : far,
-      );
-      const last = blocks.current[pages.length - 1];
+      update();
       const reading = scrolled && performance.now() - lastInput < INPUT_RECENT_MS;
       scrolled = false;
-      if (reading && last && last.getBoundingClientRect().bottom < view + PREFETCH) loadMore();
+      const el = list.current;
+      if (reading && el && el.getBoundingClientRect().bottom < window.innerHeight + PREFETCH)
+        latest.current.loadMore();
     };
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(measure);
@@ -172,41 +216,62 @@ function GalleryList({ gallery }: { gallery: GalleryPages }) {
       for (const type of INPUTS) window.removeEventListener(type, onInput);
       cancelAnimationFrame(frame);
     };
-  }, []);
+  }, [update]);
 
   const total = gallery.total ?? 0;
+  const [first, end] = drawn;
+  const shown = items.slice(first * columns, end * columns);
+  const height = rows ? rows * rowHeight + (rows - 1) * GAP : 0;
   return (
-    <div className="gallery-pages" role="list" aria-label="Images">
-      {gallery.pages.map((items, p) => {
-        const drawn = !hidden.has(p);
-        return (
-          <div
-            key={p}
-            role="none"
-            className="gallery"
-            ref={(el) => {
-              blocks.current[p] = el;
-            }}
-            style={drawn ? undefined : { height: heights.current[p] }}
-          >
-            {drawn
-              ? items.map((image, i) => (
-                  <div
-                    role="listitem"
-                    key={image.path}
-                    aria-setsize={total}
-                    aria-posinset={p * PAGE_SIZE + i + 1}
-                  >
-                    <Thumbnail image={image} keypoints={gallery.keypoints} />
-                  </div>
-                ))
-              : null}
-          </div>
-        );
-      })}
+    <div
+      ref={list}
+      className="gallery-window"
+      role="list"
+      aria-label="Images"
+      style={{ height, "--caption": `${CAPTION}px` } as CSSProperties}
+    >
+      <div
+        role="none"
+        className="gallery"
+        style={{
+          gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`,
+          gridAutoRows: `${rowHeight}px`,
+          gap: `${GAP}px`,
+          transform: `translateY(${first * (rowHeight + GAP)}px)`,
+        }}
+      >
+        {shown.map((image, i) => (
+          <GalleryItem
+            key={image.path}
+            image={image}
+            keypoints={gallery.keypoints}
+            position={first * columns + i + 1}
+            total={total}
+          />
+        ))}
+      </div>
     </div>
   );
 }
+
+/** One image of the list: drawn again only when it, its place or the total changes. */
+const GalleryItem = memo(function GalleryItem({
+  image,
+  keypoints,
+  position,
+  total,
+}: {
+  image: Image;
+  keypoints: number;
+  position: number;
+  total: number;
+}) {
+  return (
+    <div role="listitem" aria-setsize={total} aria-posinset={position}>
+      <Thumbnail image={image} keypoints={keypoints} />
+    </div>
+  );
+});
 
 function describe(image: Image): string {
   if (image.label_name) return image.label_name;
@@ -223,7 +288,7 @@ function Thumbnail({ image, keypoints }: { image: Image; keypoints: number }) {
   const stroke = Math.max(image.width, image.height) / 100;
   return (
     <figure className="thumbnail">
-      <div className="thumbnail-frame" style={{ aspectRatio: `${image.width} / ${image.height}` }}>
+      <div className="thumbnail-frame">
         <img src={image.thumbnail_url} alt={`${name}: ${label}`} loading="lazy" decoding="async" />
         {image.annotations.length ? (
           <svg viewBox={`0 0 ${image.width} ${image.height}`} aria-hidden="true">
@@ -258,7 +323,7 @@ function Thumbnail({ image, keypoints }: { image: Image; keypoints: number }) {
           </svg>
         ) : null}
       </div>
-      <figcaption>
+      <figcaption title={`${label} · ${image.split}`}>
         <span className="thumbnail-label">{label}</span>
         <span className="muted"> · {image.split}</span>
       </figcaption>
