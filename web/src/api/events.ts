@@ -23,6 +23,7 @@ const STREAMED_TYPES = [
   "metrics",
   "checkpoint",
   "attempt_lost",
+  "resumed",
   "artifact_urls",
   "callback_ignored",
   "results",

@@ -8,7 +8,11 @@ export function describe(event: JobEvent): string {
   switch (event.type) {
     case "status": {
       const attempt = typeof d.attempt === "number" ? ` (attempt ${d.attempt})` : "";
-      return `${String(d.status)}${attempt}${d.error ? `: ${String(d.error)}` : ""}`;
+      const resumed =
+        typeof d.resumed_from_epoch === "number"
+          ? `, resuming from the checkpoint of epoch ${d.resumed_from_epoch}`
+          : "";
+      return `${String(d.status)}${attempt}${resumed}${d.error ? `: ${String(d.error)}` : ""}`;
     }
     case "heartbeat":
       return typeof d.message === "string" ? d.message : `epoch ${d.epoch}/${d.total_epochs}`;
@@ -23,9 +27,13 @@ export function describe(event: JobEvent): string {
     case "checkpoint":
       return `checkpoint of epoch ${d.epoch} saved${d.best ? " (best)" : ""}`;
     case "attempt_lost":
-      return `attempt ${d.attempt} lost: ${String(d.reason)}${
-        d.retrying ? "; starting another attempt" : "; no attempts left"
+      return `attempt ${d.attempt} lost: the worker was lost (${String(d.reason)})${
+        d.retrying
+          ? `; starting attempt ${Number(d.attempt) + 1}`
+          : "; no attempts left"
       }`;
+    case "resumed":
+      return `resume asked: from the checkpoint of epoch ${d.from_epoch}, training to epoch ${d.epochs}`;
     default:
       return JSON.stringify(d).slice(0, 300);
   }

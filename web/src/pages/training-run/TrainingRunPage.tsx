@@ -4,12 +4,15 @@ import { TERMINAL_STATUSES } from "../../api/events";
 import { useAction } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Fact } from "../../components/Fact";
+import { Field } from "../../components/Field";
 import { formatDate, formatDuration, formatMetric } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { StatusBadge } from "../../components/StatusBadge";
+import { attemptStarts, tellAttempt } from "./attemptStory";
 import { describe, EventLog } from "./EventLog";
 import { MetricsCharts } from "./MetricsCharts";
+import "./TrainingRun.css";
 import { TrainingTabs } from "./TrainingTabs";
 import { type EpochMetrics, type TrainingRun, useTrainingRun } from "./useTrainingRun";
 
@@ -57,11 +60,7 @@ function Actions({ run }: { run: TrainingRun }) {
   const cancel = useAction((api) =>
     api.POST("/api/v1/training/jobs/{training_job_id}/cancel", { params: { path } }),
   );
-  const resume = useAction((api) =>
-    api.POST("/api/v1/training/jobs/{training_job_id}/resume", { params: { path }, body: {} }),
-  );
   const active = !TERMINAL_STATUSES.has(job.status);
-  const resumable = !active && job.status !== "completed" && job.last_checkpoint_epoch !== null;
   return (
     <div className="actions">
       <Link to="/training">All training jobs</Link>
@@ -77,22 +76,51 @@ function Actions({ run }: { run: TrainingRun }) {
           Cancel training
         </button>
       ) : null}
-      {resumable ? (
-        <button
-          type="button"
-          disabled={resume.pending}
-          onClick={async () => {
-            if (await resume.run()) {
-              run.reloadJob();
-              run.follow();
-            }
-          }}
-        >
-          Resume from epoch {job.last_checkpoint_epoch}
-        </button>
-      ) : null}
-      <ErrorMessage error={cancel.error ?? resume.error} />
+      <ErrorMessage error={cancel.error} />
     </div>
+  );
+}
+
+/** An ended job runs again from its last checkpoint: a failed or cancelled one to its
+ *  own epochs, or any one further (the API refuses a target the checkpoint already
+ *  holds, so a completed job needs more epochs). */
+function ResumeForm({ run }: { run: TrainingRun }) {
+  const job = run.job!;
+  const from = job.last_checkpoint_epoch ?? 0;
+  const [epochs, setEpochs] = useState(() => String(Math.max(job.total_epochs, from + 1)));
+  const resume = useAction((api, target: number) =>
+    api.POST("/api/v1/training/jobs/{training_job_id}/resume", {
+      params: { path: { training_job_id: job.id } },
+      body: { epochs: target },
+    }),
+  );
+  return (
+    <form
+      className="resume-form"
+      aria-label="Resume training"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        if (await resume.run(Number(epochs))) {
+          run.reloadJob();
+          run.follow();
+        }
+      }}
+    >
+      <Field
+        label="Train to epoch"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        required
+        value={epochs}
+        onChange={(e) => setEpochs(e.target.value)}
+        error={resume.error?.fieldErrors.epochs}
+      />
+      <button type="submit" disabled={resume.pending}>
+        Resume from epoch {from}
+      </button>
+      <ErrorMessage error={resume.error} besideFields={["epochs"]} />
+    </form>
   );
 }
 
@@ -125,7 +153,8 @@ function Overview({ run }: { run: TrainingRun }) {
   const job = run.job!;
   const active = !TERMINAL_STATUSES.has(job.status);
   const progress = run.progress;
-  const lost = run.events.filter((e) => e.type === "attempt_lost");
+  const story = attemptHistory(run);
+  const resumable = !active && job.last_checkpoint_epoch !== null;
   const remaining = progress ? eta(run.epochs, progress.epoch, progress.total) : null;
   const best =
     job.primary_metric_name && job.best_metrics ? job.best_metrics[job.primary_metric_name] : null;
@@ -158,13 +187,14 @@ function Overview({ run }: { run: TrainingRun }) {
           Training failed: {job.error_message ?? "no reason was reported"}
         </p>
       ) : null}
-      {lost.length ? (
-        <ul className="notice">
-          {lost.map((e) => (
-            <li key={e.seq}>{describe(e)}</li>
+      {story.length ? (
+        <ul className="notice" aria-label="Attempts">
+          {story.map((line) => (
+            <li key={line.seq}>{line.text}</li>
           ))}
         </ul>
       ) : null}
+      {resumable ? <ResumeForm key={`${job.status}-${job.attempt}`} run={run} /> : null}
       <ErrorMessage error={run.streamError} />
       <dl className="facts">
         <Fact term="Model">
@@ -190,4 +220,16 @@ function Overview({ run }: { run: TrainingRun }) {
       </dl>
     </section>
   );
+}
+
+/** Each lost attempt and how the next one began, in the order they happened. */
+function attemptHistory(run: TrainingRun): Array<{ seq: number; text: string }> {
+  const lost = run.events
+    .filter((e) => e.type === "attempt_lost")
+    .map((e) => ({ seq: e.seq, text: describe(e) }));
+  const started = attemptStarts(run.events).flatMap((s) => {
+    const text = tellAttempt(s);
+    return text ? [{ seq: s.seq, text }] : [];
+  });
+  return [...lost, ...started].sort((a, b) => a.seq - b.seq);
 }

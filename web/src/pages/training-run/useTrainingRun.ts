@@ -6,7 +6,7 @@ import { followJobEvents, type JobEvent, type StreamState } from "../../api/even
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 
-const JOB_CHANGING = new Set(["status", "attempt_lost", "validation", "checkpoint"]);
+const JOB_CHANGING = new Set(["status", "attempt_lost", "resumed", "validation", "checkpoint"]);
 
 export type TrainingJob = components["schemas"]["TrainingJobRead"];
 export type EpochMetrics = components["schemas"]["EpochMetrics"];
