@@ -1,6 +1,6 @@
 // How to call the endpoint (api/routes/endpoint.py): POST /v1/infer/{id}, `Authorization:
 // Bearer <key>`, a multipart form with a `file`. The language shown lives in the URL.
-import { useSearchParams } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { CopyButton } from "../../components/CopyButton";
 
 const PLACEHOLDER = "YOUR_API_KEY";

@@ -1,5 +1,5 @@
 import { useEffect } from "react";
-import { useSearchParams } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";

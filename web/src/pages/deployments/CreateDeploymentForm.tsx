@@ -1,7 +1,8 @@
 // Deploy a completed export. The export chosen lives in the URL (`?export=ID`, which the
 // exports screen links to), so a reload or a shared link keeps it.
 import { type FormEvent, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";

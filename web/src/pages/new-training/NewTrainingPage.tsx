@@ -1,5 +1,6 @@
 import { useCallback, useId, useRef } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";

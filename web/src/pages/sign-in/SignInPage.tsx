@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
-import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
+import { Link, Navigate, useNavigate } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { requestToken } from "../../api/auth";
 import { useAction } from "../../api/hooks";
 import { signIn, useSignedIn } from "../../api/session";

@@ -1,7 +1,7 @@
 // The run's per-image results, a page at a time, the wrong ones alone when asked. The
 // filter, the page and whether pictures show live in the URL, so a reload or "back"
 // keeps them; the API filters (a page filtered here would miss the other pages).
-import { useSearchParams } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";

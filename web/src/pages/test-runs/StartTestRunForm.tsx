@@ -2,7 +2,8 @@
 // (by default the one it trained on). The chosen model and dataset live in the URL
 // (`?training_job=`, `?dataset=`), so the results screen can link here with its model.
 import { type FormEvent, type ReactNode, useId, useState } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { useNavigate } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";

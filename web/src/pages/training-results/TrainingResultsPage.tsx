@@ -1,7 +1,8 @@
 // A training job's results: the chosen epoch's (the best by default, `?epoch=` in the
 // URL) metric cards, per-class table, confusion matrix and PR curves, and the job's
 // checkpoints. A running job's results arrive as its epochs are validated.
-import { Link, useParams, useSearchParams } from "react-router";
+import { Link, useParams } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { TERMINAL_STATUSES } from "../../api/events";
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
@@ -123,15 +124,12 @@ function EpochResults({ job, results }: { job: Job; results: Result[] }) {
   const labels = matrix.length === names.length + 1 ? [...names, "background"] : names;
   const prClass = params.get("pr_class") ?? "";
   const shownCurves = prClass ? curves.filter((c) => c.name === prClass) : curves;
-  const set = (key: string, value: string) =>
-    setParams(
-      (p) => {
-        const next = new URLSearchParams(p);
-        if (value) next.set(key, value);
-        else next.delete(key);
-        return next;
-      },
-    );
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next);
+  };
 
   return (
     <>

@@ -1,5 +1,6 @@
 import { useMemo } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
+import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
