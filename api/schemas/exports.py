@@ -85,11 +85,16 @@ class ExportJobRead(JobRead):
 
     @model_validator(mode="after")
     def _from_model_info(self) -> ExportJobRead:
+        # What the worker wrote: read defensively, a field of another shape is no figure.
         info = self.model_info or {}
         self.size_bytes = info.get("size_bytes")
-        self.has_package = bool((info.get("artifacts") or {}).get("package"))
-        latency = (info.get("latency_ms") or {}).get("median_ms")
-        self.latency_median_ms = float(latency) if isinstance(latency, int | float) else None
+        artifacts = info.get("artifacts")
+        self.has_package = isinstance(artifacts, dict) and bool(artifacts.get("package"))
+        latency = info.get("latency_ms")
+        if isinstance(latency, dict):  # the exporter's {median_ms, p95_ms, ...}
+            latency = latency.get("median_ms")
+        number = isinstance(latency, int | float) and not isinstance(latency, bool)
+        self.latency_median_ms = float(latency) if number else None
         passed = (self.validation_metrics or {}).get("passed")
         self.validation_passed = passed if isinstance(passed, bool) else None
         return self
