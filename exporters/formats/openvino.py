@@ -90,7 +90,7 @@ def runtime() -> str:
     return f"openvino {_openvino().get_version()} CPU (f32 inference precision)"
 
 
-# The package's sample (exporters/templates/python/predict.py) runs the file with this.
+# The package's sample (exporters/templates/python/predict.py.template) runs the file with this.
 SAMPLE_RUNNER = '''def runner(metadata):
     """OpenVINO: float32 NCHW batch in, the outputs in metadata order out."""
     import openvino as ov

@@ -89,7 +89,7 @@ def runtime() -> str:
     return f"torch {torch.__version__} (TorchScript, CPU)"
 
 
-# The package's sample (exporters/templates/python/predict.py) runs the file with this.
+# The package's sample (exporters/templates/python/predict.py.template) runs the file with this.
 SAMPLE_RUNNER = '''def runner(metadata):
     """TorchScript: float32 NCHW batch in, the outputs in metadata order out."""
     import torch
