@@ -1,14 +1,16 @@
 """Packages of an export, each one zip a user unpacks and runs with nothing of this platform.
 
 - `build_package` (download): the model, metadata.json, labels.txt, vap_runtime.py,
-  example.py (predicts images: `python example.py IMAGE`), README.md and, for ONNX,
-  runtimes/ with C++, Swift and Kotlin wrapper templates.
+  example.py (predicts images: `python example.py IMAGE`), README.md and, where the
+  format has them (ONNX), runtimes/ with C++, Swift and Kotlin wrapper templates.
 - `build_edge_package`: the same files for a device, the sample named predict.py.
 - `build_container_bundle`: a Triton Inference Server image: Dockerfile, build.sh,
   README.md, model_repository/<name>/config.pbtxt and 1/<the model>, with input and output
   names, dtypes and dims read from the export's metadata.json (which describes the graph).
 
-Templates live in exporters/templates/ with `{{NAME}}` placeholders (see `template_values`).
+Templates live in exporters/templates/ with `{{NAME}}` placeholders (see `template_values`);
+what differs by format (pip packages, the sample's runner, wrappers, Triton backend) is the
+format's `Packaging` (exporters/formats/<name>.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from exporters.registry import ExportResult
+from exporters.format_spec import Packaging
+from exporters.registry import ExportResult, format_spec
 
 # vap_runtime/model.py: one self-contained file, shipped as vap_runtime.py (a sibling
 # package of exporters, found by path so that building a package imports no numpy).
@@ -33,11 +36,6 @@ WRAPPERS = [
 ]
 TRITON_VERSION = "25.01"
 TRITON_MAX_BATCH = 8  # the largest batch Triton forms when the export has a dynamic batch
-_TRITON_BACKENDS = {  # format -> (config line, model file name in the version folder)
-    "onnx": ('platform: "onnxruntime_onnx"', "model.onnx"),
-    "torchscript": ('platform: "pytorch_libtorch"', "model.pt"),
-    "openvino": ('backend: "openvino"', "model.xml"),
-}
 _TRITON_DTYPES = {
     "float32": "TYPE_FP32",
     "float16": "TYPE_FP16",
@@ -48,11 +46,10 @@ _TRITON_DTYPES = {
     "int64": "TYPE_INT64",
     "bool": "TYPE_BOOL",
 }
-_PIP = {
-    "onnx": "onnxruntime numpy pillow",
-    "torchscript": "torch numpy pillow",
-    "openvino": "openvino numpy pillow",
-}
+# The sample's runner where vap_runtime's own ONNX Runtime session runs the model file.
+_OWN_SESSION_RUNNER = '''def runner(metadata):
+    """None: vap_runtime's own ONNX Runtime session runs the model file."""
+    return None'''
 
 
 # --- filling templates ------------------------------------------------------------------
@@ -72,6 +69,10 @@ def _normalization(metadata: dict[str, Any]) -> str:
     )
 
 
+def _packaging(metadata: dict[str, Any]) -> Packaging:
+    return format_spec(metadata["export_format"]).packaging
+
+
 def triton_name(metadata: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", metadata["model_name"]).strip("_") or "model"
 
@@ -85,6 +86,7 @@ def template_values(metadata: dict[str, Any]) -> dict[str, str]:
         metadata["postprocessing"].get("activation") == "softmax"
         or metadata["postprocessing"].get("kind") == "classification_softmax"
     )
+    packaging = _packaging(metadata)
     mean = pre.get("mean", [0.0, 0.0, 0.0])
     std = pre.get("std", [1.0, 1.0, 1.0])
 
@@ -112,7 +114,8 @@ def template_values(metadata: dict[str, Any]) -> dict[str, str]:
         "SOFTMAX_CPP": flag(softmax),
         "SOFTMAX_SWIFT": flag(softmax),
         "SOFTMAX_KOTLIN": flag(softmax),
-        "PIP_PACKAGES": _PIP.get(metadata["export_format"], "onnxruntime numpy pillow"),
+        "PIP_PACKAGES": packaging.pip,
+        "RUNNER": packaging.sample_runner or _OWN_SESSION_RUNNER,
     }
 
 
@@ -147,16 +150,8 @@ def readme(metadata: dict[str, Any], sample: str = "example.py") -> str:
             f"multiply by {pre['scale']:.6g}, subtract mean {pre['mean']} and divide by std "
             f"{pre['std']} per channel."
         )
-    if fmt == "onnx":
-        wrappers = (
-            "`runtimes/` holds wrapper templates for the same model in C++ (ONNX Runtime C++ "
-            "API), Swift (ONNX Runtime Objective-C, iOS/macOS) and Kotlin (ONNX Runtime "
-            "Android), filled in with this model's input and preprocessing."
-        )
-    else:
-        wrappers = f"Outside Python, load `{metadata['model_file']}` with " + (
-            "libtorch (`torch::jit::load`)." if fmt == "torchscript" else "OpenVINO's C++ API."
-        )
+    packaging = _packaging(metadata)
+    wrappers = packaging.elsewhere.format(model_file=metadata["model_file"])
     size_note = ""
     if optimization.get("method"):
         size_note = (
@@ -171,7 +166,7 @@ quantization: {opts.get("quantization") or "none (float32)"}), {metadata["num_cl
 
 ## Run it
 
-    pip install {_PIP.get(fmt, "onnxruntime numpy pillow")}
+    pip install {packaging.pip}
     python {sample} path/to/image.jpg
 
 or from Python (for ONNX; `{sample}` shows the runner TorchScript and OpenVINO need):
@@ -205,9 +200,9 @@ def _write_common(z: zipfile.ZipFile, result: ExportResult, sample: str) -> None
         z.write(path, arcname=path.name)
     z.writestr("labels.txt", "\n".join(metadata["class_names"]) + "\n")
     z.write(RUNTIME, arcname="vap_runtime.py")
-    z.writestr(sample, fill("python/predict.py", values))
+    z.writestr(sample, fill("python/predict.py.template", values))
     z.writestr("README.md", readme(metadata, sample))
-    if result.fmt == "onnx":  # the wrappers call ONNX Runtime's native APIs
+    if _packaging(metadata).native_wrappers:
         for template, name in WRAPPERS:
             z.writestr(name, fill(template, values))
 
@@ -227,7 +222,8 @@ def build_package(result: ExportResult, out_zip: Path) -> Path:
 
 def build_edge_package(result: ExportResult, out_zip: Path) -> Path:
     """Write the edge package zip: the model, metadata.json, labels.txt, vap_runtime.py,
-    predict.py (a runnable Python sample) and, for ONNX, C++/Swift/Kotlin templates."""
+    predict.py (a runnable Python sample) and, where the format has them (ONNX),
+    C++/Swift/Kotlin templates."""
     with _open_zip(out_zip) as z:
         _write_common(z, result, "predict.py")
     return Path(out_zip)
@@ -247,7 +243,7 @@ def triton_io(metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
     TRITON_MAX_BATCH); without, max_batch_size is 0 and dims are the full shape. The
     PyTorch backend addresses tensors by position: INPUT__0, OUTPUT__0, OUTPUT__1, ..."""
     dynamic = bool(metadata["export_options"].get("dynamic_batch"))
-    libtorch = metadata["export_format"] == "torchscript"
+    positional = _packaging(metadata).triton_positional_io
 
     def spec(arg: dict[str, Any], name: str) -> dict[str, Any]:
         shape = list(arg["shape"])
@@ -258,10 +254,11 @@ def triton_io(metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
         }
 
     inputs = [
-        spec(a, f"INPUT__{i}" if libtorch else a["name"]) for i, a in enumerate(metadata["inputs"])
+        spec(a, f"INPUT__{i}" if positional else a["name"])
+        for i, a in enumerate(metadata["inputs"])
     ]
     outputs = [
-        spec(a, f"OUTPUT__{i}" if libtorch else a["name"])
+        spec(a, f"OUTPUT__{i}" if positional else a["name"])
         for i, a in enumerate(metadata["outputs"])
     ]
     return inputs, outputs, TRITON_MAX_BATCH if dynamic else 0
@@ -269,7 +266,7 @@ def triton_io(metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
 
 def triton_config(metadata: dict[str, Any]) -> str:
     """config.pbtxt for the export (protobuf text format)."""
-    backend_line, _ = _TRITON_BACKENDS[metadata["export_format"]]
+    backend_line = _triton_backend(metadata["export_format"])
     inputs, outputs, max_batch = triton_io(metadata)
 
     def tensors(kind: str, specs: list[dict[str, Any]]) -> str:
@@ -293,6 +290,13 @@ def triton_config(metadata: dict[str, Any]) -> str:
     return "".join(lines)
 
 
+def _triton_backend(fmt: str) -> str:
+    backend = format_spec(fmt).packaging.triton_backend
+    if backend is None:
+        raise ValueError(f"no Triton backend for {fmt} exports")
+    return backend
+
+
 def build_container_bundle(result: ExportResult, out_zip: Path) -> Path:
     """Write the Triton bundle zip: Dockerfile, build.sh, README.md, metadata.json,
     labels.txt and model_repository/<name>/{config.pbtxt, 1/<model files>}.
@@ -300,9 +304,8 @@ def build_container_bundle(result: ExportResult, out_zip: Path) -> Path:
     Raises ValueError for a format Triton has no backend for."""
     metadata = result.metadata
     fmt = result.fmt
-    if fmt not in _TRITON_BACKENDS:
-        raise ValueError(f"no Triton backend for {fmt} exports")
-    backend_line, model_name = _TRITON_BACKENDS[fmt]
+    backend_line = _triton_backend(fmt)
+    model_name = "model" + result.model_file.suffix
     name = triton_name(metadata)
     inputs, outputs, max_batch = triton_io(metadata)
     values = template_values(metadata) | {
@@ -328,9 +331,8 @@ def build_container_bundle(result: ExportResult, out_zip: Path) -> Path:
         ),
     }
     version = f"model_repository/{name}/1"
-    renamed = {result.model_file.name: model_name}
-    if fmt == "openvino":
-        renamed = {p.name: "model" + p.suffix for p in result.files if p.suffix in (".xml", ".bin")}
+    # Triton's backends look for model.<suffix> (OpenVINO: model.xml beside model.bin).
+    renamed = {p.name: "model" + p.suffix for p in result.files if p != result.metadata_file}
     with _open_zip(out_zip) as z:
         z.writestr(f"model_repository/{name}/config.pbtxt", triton_config(metadata))
         for path in result.files:

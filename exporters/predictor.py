@@ -1,9 +1,10 @@
 """Predict with any model export() wrote, through the very code a deployment runs.
 
 `load(out_dir)` is a `vap_runtime.Model`: for ONNX the runtime's own ONNX Runtime session;
-for TorchScript and OpenVINO a *runner* (float32 NCHW batch in, the outputs in metadata
-order out) replaces that session, so pre- and post-processing are the same code for every
-format and a validation of the export measures the model file alone.
+for the other formats their *runner* (exporters/formats/<name>.py: float32 NCHW batch in,
+the outputs in metadata order out) replaces that session, so pre- and post-processing are
+the same code for every format and a validation of the export measures the model file
+alone.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-Runner = Callable[[np.ndarray], Sequence[np.ndarray]]
+from exporters.format_spec import FormatSpec, Runner
+from exporters.registry import format_spec
+
 METADATA_FILE = "metadata.json"
 
 
@@ -30,7 +32,7 @@ def load(out_dir: Path) -> Any:
 
     out_dir = Path(out_dir)
     metadata = json.loads((out_dir / METADATA_FILE).read_text())
-    if metadata["export_format"] == "onnx":
+    if _spec(metadata).vap_runtime_runs_it:
         return Model(out_dir)
     return Model(out_dir, runner=runner_for(out_dir, metadata))
 
@@ -38,55 +40,15 @@ def load(out_dir: Path) -> Any:
 def runner_for(out_dir: Path, metadata: dict[str, Any]) -> Runner:
     """A callable running the model file named in `metadata` on a batch shaped and typed
     as metadata["input"] says; its outputs as numpy arrays, in metadata order."""
+    return _spec(metadata).runner(Path(out_dir) / metadata["model_file"])
+
+
+def _spec(metadata: dict[str, Any]) -> FormatSpec:
     fmt = metadata["export_format"]
-    model_file = Path(out_dir) / metadata["model_file"]
-    if fmt == "onnx":
-        return _onnx_runner(model_file)
-    if fmt == "torchscript":
-        return _torchscript_runner(model_file)
-    if fmt == "openvino":
-        return _openvino_runner(model_file)
-    raise ValueError(f"no runner for {fmt!r} exports")
-
-
-def _onnx_runner(model_file: Path) -> Runner:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: list(session.run(None, {name: x}))
-
-
-def _flatten(out: Any) -> list[Any]:
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _flatten(o)]
-    return [out]
-
-
-def _torchscript_runner(model_file: Path) -> Runner:
-    import torch
-
-    module = torch.jit.load(str(model_file), map_location="cpu").eval()
-
-    def run(x: np.ndarray) -> list[np.ndarray]:
-        with torch.no_grad():
-            out = module(torch.from_numpy(np.ascontiguousarray(x)))
-        return [t.numpy() for t in _flatten(out)]
-
-    return run
-
-
-def _openvino_runner(model_file: Path) -> Runner:
-    from exporters.openvino_export import compile_for_cpu
-
-    compiled = compile_for_cpu(model_file)
-    outputs = list(compiled.outputs)
-
-    def run(x: np.ndarray) -> list[np.ndarray]:
-        result = compiled(np.ascontiguousarray(x))
-        return [np.asarray(result[o]) for o in outputs]
-
-    return run
+    try:
+        return format_spec(fmt)
+    except ValueError:
+        raise ValueError(f"no runner for {fmt!r} exports") from None
 
 
 def example_input(metadata: dict[str, Any], batch: int = 1) -> np.ndarray:
@@ -116,20 +78,6 @@ def measure_latency_ms(runner: Runner, metadata: dict[str, Any], runs: int = 20)
         "runs": len(times),
         "median_ms": round(statistics.median(times), 3),
         "p90_ms": round(times[int(0.9 * (len(times) - 1))], 3),
-        "runtime": _runtime_name(metadata["export_format"]),
+        "runtime": _spec(metadata).runtime(),
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
     }
-
-
-def _runtime_name(fmt: str) -> str:
-    if fmt == "torchscript":
-        import torch
-
-        return f"torch {torch.__version__} (TorchScript, CPU)"
-    if fmt == "openvino":
-        import openvino
-
-        return f"openvino {openvino.get_version()} CPU (f32 inference precision)"
-    import onnxruntime
-
-    return f"onnxruntime {onnxruntime.__version__} CPUExecutionProvider"

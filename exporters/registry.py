@@ -1,34 +1,38 @@
-"""Where export sources and formats announce themselves, and the one `export()` entry point.
+"""Where export sources and formats are found, and the one `export()` entry point.
 
 A *source* turns a framework's checkpoint into a `SourceModel` (a torch module plus what
 a deployment needs to feed and read it); a *format* writes a `SourceModel` to a file.
-Adding a framework or a format is adding one decorated function, never editing a switch.
-This module imports no framework: the API imports it cheaply; `export()` loads the
-modules that register sources and formats only when called.
+A source announces itself with `@register_source`; a format is a module in
+exporters/formats/ defining `FORMAT` (exporters/format_spec.py), found by `format_spec`.
+Adding either is adding one module, never editing a switch. This module imports no
+framework; `export()` loads the source modules only when called.
 
-ONNX is the platform's reference graph: quantization, FP16 and embedded preprocessing
-are ONNX graph rewrites applied here after the ONNX writer (see `onnx_graph`), and
-metadata.json describes every format's inputs and outputs from that graph.
+ONNX is the platform's reference graph (exporters/formats/onnx.py): quantization, FP16
+and embedded preprocessing are rewrites of it, and metadata.json describes every
+format's inputs and outputs from it.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exporters.format_spec import FormatSpec
 
 QUANTIZATIONS = (None, "dynamic_int8", "static_int8", "fp16")
 
-# Modules whose import registers sources and formats (imported on the first export).
-_PLUGIN_MODULES = (
-    "exporters.onnx_export",
+# Modules whose import registers sources (imported on the first export).
+_SOURCE_MODULES = (
+    "exporters.timm_source",
     "exporters.ultralytics_source",
     "exporters.transformers_source",
-    "exporters.torchscript_export",
-    "exporters.openvino_export",
 )
 
 REFERENCE_DIR = ".reference"  # scratch folder in out_dir for the ONNX a format is made from
@@ -77,13 +81,6 @@ class WrittenModel:
     preprocessing_embedded: bool = False
 
 
-@dataclass(frozen=True)
-class FormatSpec:
-    writer: Callable[[SourceModel, Path, ExportOptions], Path | WrittenModel]
-    quantizations: tuple[str | None, ...] = (None,)
-    embed_preprocessing: bool = False
-
-
 @dataclass
 class ExportResult:
     model_file: Path
@@ -96,13 +93,8 @@ class ExportResult:
 
 
 SourceLoader = Callable[[Path], SourceModel]
-FormatWriter = Callable[[SourceModel, Path, ExportOptions], "Path | WrittenModel"]
 
 _SOURCES: dict[str, SourceLoader] = {}
-_FORMATS: dict[str, FormatSpec] = {}
-
-# What the ONNX writer's output can be rewritten into, here (see `onnx_graph`).
-_ONNX_QUANTIZATIONS = QUANTIZATIONS
 
 
 def register_source(framework: str) -> Callable[[SourceLoader], SourceLoader]:
@@ -113,96 +105,45 @@ def register_source(framework: str) -> Callable[[SourceLoader], SourceLoader]:
     return wrap
 
 
-def register_format(
-    fmt: str,
-    *,
-    quantizations: tuple[str | None, ...] | None = None,
-    embed_preprocessing: bool | None = None,
-) -> Callable[[FormatWriter], FormatWriter]:
-    """Register a writer for `fmt`, with the quantizations it accepts and whether it can
-    take uint8 images with the preprocessing inside. The ONNX writer writes only the
-    float32 graph: its quantizations and embedding are applied here afterwards."""
-    is_onnx = fmt == "onnx"
-
-    def wrap(fn: FormatWriter) -> FormatWriter:
-        _FORMATS[fmt] = FormatSpec(
-            writer=fn,
-            quantizations=quantizations or (_ONNX_QUANTIZATIONS if is_onnx else (None,)),
-            embed_preprocessing=is_onnx if embed_preprocessing is None else embed_preprocessing,
-        )
-        return fn
-
-    return wrap
-
-
-def _load_plugins() -> None:
-    for name in _PLUGIN_MODULES:
+def _load_sources() -> None:
+    for name in _SOURCE_MODULES:
         importlib.import_module(name)
 
 
-def implemented() -> dict[str, Any]:
-    """Frameworks and formats export() really implements (imports the plugins), with the
-    quantizations each format accepts."""
-    _load_plugins()
-    return {
-        "frameworks": sorted(_SOURCES),
-        "formats": sorted(_FORMATS),
-        "quantizations": {f: list(s.quantizations) for f, s in sorted(_FORMATS.items())},
-    }
+@cache
+def formats() -> dict[str, FormatSpec]:
+    """Every format export() implements, by name: the `FORMAT` of each module in
+    exporters/formats/ (cheap: those modules import their runtimes only when used)."""
+    import exporters.formats as package
+
+    specs = [
+        importlib.import_module(f"{package.__name__}.{m.name}").FORMAT
+        for m in pkgutil.iter_modules(package.__path__)
+    ]
+    return {s.name: s for s in sorted(specs, key=lambda s: (s.facts.rank, s.name))}
 
 
-def onnx_graph(source: SourceModel, out_dir: Path, options: ExportOptions) -> WrittenModel:
-    """The source as model.onnx in `out_dir`, optimized as `options` ask: the ONNX writer's
-    float32 graph, then quantized or converted to FP16 (exporters/quantize.py), then given
-    a uint8 NHWC input with the normalization inside (exporters/embed_preprocessing.py).
-    `reference_onnx` is the float32 graph (kept as model.fp32.onnx) when it differs."""
-    from exporters import quantize as q
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = _FORMATS["onnx"].writer(source, out_dir, replace(options, quantize=None))
-    model_file = written.model_file if isinstance(written, WrittenModel) else Path(written)
-    if not options.quantize and not options.embed_preprocessing:
-        return WrittenModel(model_file=model_file, files=[model_file])
-    fp32 = model_file.with_name("model.fp32.onnx")
-    model_file.replace(fp32)
-    current = fp32
-    optimization = None
-    if options.quantize:
-        quantized = out_dir / "model.quantized.onnx"
-        optimization = q.optimize_onnx(
-            fp32, quantized, options.quantize, source, options.calibration_images
-        )
-        current = quantized
-    if options.embed_preprocessing:
-        from exporters.embed_preprocessing import embed_preprocessing
-
-        embed_preprocessing(current, model_file, source.preprocessing)
-        if current != fp32:
-            current.unlink()
-    else:
-        current.replace(model_file)
-    return WrittenModel(
-        model_file=model_file,
-        files=[model_file],
-        reference_onnx=fp32,
-        optimization=optimization,
-        preprocessing_embedded=options.embed_preprocessing,
-    )
+def format_spec(fmt: str) -> FormatSpec:
+    """The spec of format `fmt`; ValueError when export() does not implement it."""
+    try:
+        return formats()[fmt]
+    except KeyError:
+        raise ValueError(f"no exporter for format {fmt!r}; known: {sorted(formats())}") from None
 
 
 def _check(fmt: str, options: ExportOptions) -> None:
-    spec = _FORMATS[fmt]
+    facts = format_spec(fmt).facts
     if options.quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, not {options.quantize!r}")
-    if options.quantize not in spec.quantizations:
-        accepted = [q for q in spec.quantizations if q]
+    if options.quantize not in facts.quantizations:
+        accepted = [q for q in facts.quantizations if q]
         raise ValueError(
             f"{fmt} export does not support quantize={options.quantize!r}; "
             f"it supports {accepted or 'no quantization'}"
         )
     if options.quantize == "static_int8" and not options.calibration_images:
         raise ValueError("quantize='static_int8' needs calibration_images (a few hundred)")
-    if options.embed_preprocessing and not spec.embed_preprocessing:
+    if options.embed_preprocessing and not facts.embed_preprocessing:
         raise ValueError(f"embed_preprocessing is only supported for ONNX, not {fmt}")
     if options.embed_preprocessing and not runtime_reads_embedded_preprocessing():
         raise ValueError(
@@ -251,11 +192,10 @@ def export(
     from exporters.metadata import build_metadata, write_metadata
     from exporters.predictor import measure_latency_ms, runner_for
 
-    _load_plugins()
+    _load_sources()
     if framework not in _SOURCES:
         raise ValueError(f"no exporter for framework {framework!r}; known: {sorted(_SOURCES)}")
-    if fmt not in _FORMATS:
-        raise ValueError(f"no exporter for format {fmt!r}; known: {sorted(_FORMATS)}")
+    spec = format_spec(fmt)
     options = ExportOptions(
         opset=opset,
         dynamic_batch=dynamic_batch,
@@ -267,16 +207,12 @@ def export(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = _SOURCES[framework](Path(checkpoint))
-    if fmt == "onnx":
-        written = onnx_graph(source, out_dir, options)
-    else:
-        raw = _FORMATS[fmt].writer(source, out_dir, options)
-        written = raw if isinstance(raw, WrittenModel) else WrittenModel(Path(raw), [Path(raw)])
+    written = spec.write(source, out_dir, options)
     try:
         reference = written.reference_onnx or written.model_file
         metadata = build_metadata(source, fmt, reference, options)
         if reference != written.model_file:
-            _describe_model_file(metadata, source, fmt, written)
+            _describe_model_file(metadata, source, spec, written)
         # Measured on the model file itself, whatever its format, through the runner
         # that validation and packages use.
         runner = runner_for(written.model_file.parent, metadata)
@@ -301,7 +237,7 @@ def export(
 def _describe_model_file(
     metadata: dict[str, Any],
     source: SourceModel,
-    fmt: str,
+    format_: FormatSpec,
     written: WrittenModel,
 ) -> None:
     """Metadata was built from the reference ONNX graph: make the file fields and the
@@ -314,8 +250,8 @@ def _describe_model_file(
     metadata["size_bytes"] = sum(p.stat().st_size for p in written.files)
     if len(written.files) > 1:
         metadata["model_files"] = [p.name for p in written.files]
-    if fmt == "torchscript":
-        metadata["export_options"]["opset"] = None  # no ONNX in a TorchScript file
+    if not format_.opset_applies:
+        metadata["export_options"]["opset"] = None
     if written.preprocessing_embedded:
         size = source.image_size
         spec = {

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.jobs import JobRead
 from api.schemas.training import Dispatch
+from contract import export_formats
 
-ExportFormatName = Literal["onnx", "torchscript", "openvino", "tflite", "coreml", "tensorrt"]
+# Every format a module in contract/export_formats/ describes, in its rank order (what
+# the OpenAPI document lists); whether a runner can make it is the capability table's.
+if TYPE_CHECKING:
+    ExportFormatName = str
+else:
+    ExportFormatName = Literal[export_formats.names()]
 Quantization = Literal["dynamic_int8", "static_int8", "fp16"]
 
 

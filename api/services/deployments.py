@@ -25,7 +25,6 @@ from api.db.models import (
     DeploymentHistory,
     DeploymentStatus,
     DeploymentStrategy,
-    ExportFormat,
     ExportJob,
     JobStatus,
     Tier,
@@ -47,6 +46,7 @@ from api.services.endpoint import keys, metering
 from api.services.endpoint.tiers import limits_of
 from api.services.pagination import paginate
 from api.settings import Settings
+from contract import export_formats
 
 # Which export artifact (model_info["artifacts"]) each strategy hands out.
 ARTIFACT_OF = {
@@ -129,7 +129,7 @@ def create(db: Session, settings: Settings, user: User, req: DeploymentCreate) -
         )
     strategy = DeploymentStrategy(req.strategy)
     endpoint = strategy == DeploymentStrategy.PLATFORM_ENDPOINT
-    if endpoint and export.format != ExportFormat.ONNX:
+    if endpoint and not export_formats.facts_of(export.format).platform_endpoint:
         raise Unprocessable(
             f"The platform endpoint runs ONNX exports; this one is {export.format}",
             code="unsupported_format",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, MetricValue, Timestamps, UUIDPrimaryKey, utcnow
 from api.db.models._enum import str_enum
+from contract import export_formats
 from contract.non_finite import NonFinite
 
 
@@ -194,13 +195,11 @@ class InferenceJob(DispatchedJob, Base):
     visualizations_prefix: Mapped[str | None] = mapped_column(String(500))
 
 
-class ExportFormat(enum.StrEnum):
-    ONNX = "onnx"
-    TORCHSCRIPT = "torchscript"
-    OPENVINO = "openvino"
-    TFLITE = "tflite"
-    COREML = "coreml"
-    TENSORRT = "tensorrt"
+# A member per module in contract/export_formats/ (ONNX = "onnx", ...). The column is a
+# VARCHAR(32) without a CHECK constraint (str_enum), so a new format needs no migration.
+ExportFormat = enum.StrEnum(  # type: ignore[misc]
+    "ExportFormat", {name.upper(): name for name in export_formats.names()}
+)
 
 
 class ExportJob(DispatchedJob, Base):
