@@ -6,6 +6,7 @@ torch, no trainers, no cloud SDKs at import time, and no connection opened.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -70,13 +71,23 @@ ROUTERS = (
 
 
 @asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # In the background, imports included: starting waits for none of it.
+    threading.Thread(
+        target=_warm_endpoint_models, args=(app.state.settings,), name="warm", daemon=True
+    ).start()
     yield
     # Uvicorn ends a SIGTERM'd process by raising the signal again after shutdown, so
     # atexit handlers never run: what must outlive the process is written here.
     from api.services.endpoint import metering
 
     metering.flush()
+
+
+def _warm_endpoint_models(settings: Settings) -> None:
+    from api.services.endpoint import warming
+
+    warming.at_startup(settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Before every route: text that PostgreSQL cannot store is a 422, not a 500.
         dependencies=[Depends(refuse_nul)],
     )
+    app.state.settings = settings
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

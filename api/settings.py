@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     # ONNX Runtime sessions each API process keeps loaded (least recently used go first);
     # their files are cached under data_dir/endpoint-models.
     infer_max_cached_models: int = Field(default=8, ge=1)
+    # A platform endpoint's model is loaded (and run once) when the deployment is created
+    # or activated, by the process handling that, whose answer waits for it at most this
+    # long (a longer load goes on in the background; 0: never wait). Each process also
+    # loads, in the background as it starts, the models of the active deployments used
+    # most recently (as many as it caches), unless infer_warm_at_startup is false.
+    infer_warm_wait_seconds: float = Field(default=30.0, ge=0)
+    infer_warm_at_startup: bool = True
     # Usage records are written in batches at most this often (one transaction for many
     # calls, off the calls' path); 0 writes each as its call ends, as it always is under
     # Lambda (a frozen process writes nothing). A killed process loses at most this much

@@ -679,3 +679,46 @@ def test_calls_with_a_wrong_key_are_never_billed_and_are_throttled(endpoint):
             db, uuid.UUID(endpoint.id), "198.51.100.7", allowed, datetime.now(UTC)
         )
     assert other is None
+
+
+def _unshared_export(client: Any, account: Any) -> str:
+    """An export of the test model stored without a checksum: cached under its own id,
+    so no other test's deployment serves the same model."""
+    import dataclasses
+
+    job = training_job(client, account.headers)
+    return export_row(account.id, job, dataclasses.replace(exported_model(), checksum_sha256=None))
+
+
+def test_a_deployments_model_is_loaded_when_activated_and_dropped_when_not(client, make_user):
+    """Created or activated, a platform endpoint's model is in this process's cache before
+    its first call; deactivated or deleted, it leaves the cache."""
+    from api.services.endpoint import sessions
+
+    account = make_user("engineer_i")
+    export_id = _unshared_export(client, account)
+    payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "warm"}
+    r = client.post("/api/v1/deployments", json=payload, headers=account.headers)
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/deployments/{r.json()['id']}"
+    assert export_id in sessions.loaded()
+    assert client.post(url + "/deactivate", headers=account.headers).status_code == 200
+    assert export_id not in sessions.loaded()
+    assert client.post(url + "/activate", headers=account.headers).status_code == 200
+    assert export_id in sessions.loaded()
+    assert client.delete(url, headers=account.headers).status_code == 204
+    assert export_id not in sessions.loaded()
+
+
+def test_a_starting_process_loads_the_models_of_active_deployments(client, make_user):
+    from api.services.endpoint import sessions, warming
+
+    account = make_user("engineer_i")
+    export_id = _unshared_export(client, account)
+    payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "warm"}
+    assert client.post("/api/v1/deployments", json=payload, headers=account.headers).is_success
+    sessions.drop(export_id)  # as in a process started after the deployment
+    started = warming.at_startup(get_settings())
+    assert started is not None
+    started.result()
+    assert export_id in sessions.loaded()

@@ -77,8 +77,11 @@ def get_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) 
 
 
 @router.post("/{deployment_id}/activate", response_model=DeploymentRead)
-def activate_deployment(deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return deployments.activate(db, user, deployment_id)
+def activate_deployment(
+    deployment_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> object:
+    """Serve calls again; a platform endpoint answers once its model is loaded."""
+    return deployments.activate(db, settings, user, deployment_id)
 
 
 @router.post("/{deployment_id}/deactivate", response_model=DeploymentRead)

@@ -42,7 +42,7 @@ from api.schemas.deployments import (
     DeploymentRead,
 )
 from api.services import ownership
-from api.services.endpoint import keys, metering
+from api.services.endpoint import keys, metering, warming
 from api.services.endpoint.tiers import limits_of
 from api.services.pagination import paginate
 from api.settings import Settings
@@ -176,6 +176,8 @@ def create(db: Session, settings: Settings, user: User, req: DeploymentCreate) -
     if not endpoint and artifact:
         url, expires_at = _presign(settings, artifact)
     db.commit()
+    if endpoint:
+        warming.after_activation(settings, deployment.id)
     db.refresh(deployment)
     created = DeploymentCreated.model_validate(deployment)
     created.api_key = api_key
@@ -208,12 +210,20 @@ def _presign(settings: Settings, key: str) -> tuple[str, datetime]:
 # --- changing --------------------------------------------------------------------------
 
 
-def activate(db: Session, user: User, deployment_id: uuid.UUID) -> Deployment:
-    return _set_status(db, user, deployment_id, DeploymentStatus.ACTIVE, "activated")
+def activate(db: Session, settings: Settings, user: User, deployment_id: uuid.UUID) -> Deployment:
+    """Serve calls again; a platform endpoint's model is loaded first (see warming)."""
+    deployment = _set_status(db, user, deployment_id, DeploymentStatus.ACTIVE, "activated")
+    if deployment.strategy == DeploymentStrategy.PLATFORM_ENDPOINT:
+        warming.after_activation(settings, deployment.id)
+        db.refresh(deployment)
+    return deployment
 
 
 def deactivate(db: Session, user: User, deployment_id: uuid.UUID) -> Deployment:
-    return _set_status(db, user, deployment_id, DeploymentStatus.INACTIVE, "deactivated")
+    """Refuse calls (409 `inactive`); this process unloads the model."""
+    deployment = _set_status(db, user, deployment_id, DeploymentStatus.INACTIVE, "deactivated")
+    warming.after_deactivation(db, deployment.export_job_id)
+    return deployment
 
 
 def _set_status(
@@ -235,8 +245,10 @@ def delete(db: Session, user: User, deployment_id: uuid.UUID) -> None:
     """Remove the deployment: its endpoint answers 404 and its keys 401 from now on; its
     keys, history, counters and usage records go with it."""
     deployment = ownership.get_for_write(db, Deployment, deployment_id, user)
+    export_id = deployment.export_job_id
     db.delete(deployment)
     db.commit()
+    warming.after_deactivation(db, export_id)
 
 
 def rotate_key(db: Session, user: User, deployment_id: uuid.UUID) -> ApiKeyCreated:

@@ -123,11 +123,8 @@ def _target(found: Any) -> Target:
         status=str(found.status),
         tier=str(found.tier),
         device=str((found.config or {}).get("device", "cpu")),
-        model=ModelRef(
-            cache_key=found.checksum_sha256 or str(found.export_id),
-            model_key=found.export_key or "",
-            metadata_key=found.metadata_key or "",
-            checksum_sha256=found.checksum_sha256,
+        model=ModelRef.of_export(
+            found.export_id, found.checksum_sha256, found.export_key, found.metadata_key
         ),
         model_version=found.version_tag or f"v{found.version}",
         task_type=found.task_type,
@@ -207,16 +204,7 @@ def _admit_at_once(
     statement ran, it runs again on a new one: the call is counted twice in its windows,
     and may be refused a call early, never let through one late."""
     now = datetime.now(UTC)
-    params = {
-        "key_hash": digest,
-        "deployment_id": deployment_id,
-        "now": now,
-        "minute": limits.MINUTE,
-        "minute_start": limits.minute_window(now)[0],
-        "month": limits.MONTH,
-        "month_start": limits.month_window(now)[0],
-    }
-    found = first_row(db, _admit_statement(), params)
+    found = first_row(db, _admit_statement(), _admit_params(digest, deployment_id, now))
     if found is None:
         return None
     meter = _meter(found)
@@ -227,6 +215,28 @@ def _admit_at_once(
         with statement_connection(db) as conn:
             limits.settle_refusal(conn, deployment_id, refused)
         return meter, refused, None
+
+
+def _admit_params(digest: str, deployment_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "key_hash": digest,
+        "deployment_id": deployment_id,
+        "now": now,
+        "minute": limits.MINUTE,
+        "minute_start": limits.minute_window(now)[0],
+        "month": limits.MONTH,
+        "month_start": limits.month_window(now)[0],
+    }
+
+
+def prepare(settings: Settings) -> None:
+    """Open this thread's connection and prepare the admission's statement on it (on
+    PostgreSQL): what the thread's first admission would pay otherwise. The statement
+    runs for a hash no key has, so it finds, counts and changes nothing."""
+    with new_session(settings) as db:
+        if db.get_bind().dialect.name == "postgresql":
+            params = _admit_params("", uuid.UUID(int=0), datetime.now(UTC))
+            first_row(db, _admit_statement(), params)
 
 
 @cache

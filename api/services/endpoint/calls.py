@@ -59,6 +59,12 @@ Admission = tuple[Meter | None, Target | ApiError, Admitted | None]
 _ADMISSIONS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="endpoint-admission")
 
 
+def prepare_admissions(settings: Settings) -> None:
+    """Make an admission thread ready for a first call: its connection open, the
+    statement prepared (see admission.prepare). An idle thread takes the next call."""
+    _ADMISSIONS.submit(admission.prepare, settings).result()
+
+
 @dataclass
 class Prepared:
     """A call's body, read and checked: its image decoded and, for this process's ONNX

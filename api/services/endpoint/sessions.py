@@ -40,6 +40,22 @@ class ModelRef:
     metadata_key: str
     checksum_sha256: str | None
 
+    @classmethod
+    def of_export(
+        cls,
+        export_id: object,
+        checksum_sha256: str | None,
+        export_key: str | None,
+        metadata_key: str | None,
+    ) -> ModelRef:
+        """The files of an export row (its id, checksum and storage keys)."""
+        return cls(
+            cache_key=checksum_sha256 or str(export_id),
+            model_key=export_key or "",
+            metadata_key=metadata_key or "",
+            checksum_sha256=checksum_sha256,
+        )
+
 
 class ModelCache:
     """A thread-safe LRU of loaded models."""
@@ -75,6 +91,11 @@ class ModelCache:
     def keys(self) -> list[str]:
         with self._lock:
             return list(self._models)
+
+    def drop(self, key: str) -> None:
+        """Forget `key`'s model (calls running on it keep it until they finish)."""
+        with self._lock:
+            self._models.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -227,5 +248,11 @@ def _sha256(path: Path) -> str:
 
 
 def loaded() -> list[str]:
-    """The cache keys of the models this process has loaded (none before the first call)."""
+    """The cache keys of the models this process has loaded, least recently used first."""
     return _cache.keys() if _cache is not None else []
+
+
+def drop(key: str) -> None:
+    """Unload `key`'s model from this process, if loaded."""
+    if _cache is not None:
+        _cache.drop(key)
