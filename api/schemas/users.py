@@ -2,27 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
-from pydantic.networks import validate_email
+from pydantic import BaseModel, EmailStr, Field
 
 from api.roles import UserRole
 from api.schemas.common import ORMModel
 
 
-# pydantic's EmailStr, except that email_validator (~35 ms to import) is imported by the
-# first address validated, not when a schema using it is built: the cold start's first
-# request (a login check) never validates one.
-Email = Annotated[
-    str,
-    AfterValidator(lambda value: validate_email(value)[1]),
-    WithJsonSchema({"type": "string", "format": "email"}),
-]
-
-
 class UserCreate(BaseModel):
-    email: Email
+    email: EmailStr
     password: str = Field(min_length=8, max_length=128)
     full_name: str | None = Field(default=None, max_length=255)
     company: str | None = Field(default=None, max_length=255)
