@@ -15,6 +15,7 @@ from api.auth.logins import user_for_token
 from api.db.session import new_session
 from api.deps import SettingsDep
 from api.errors import Forbidden, Unauthorized, error_body
+from api.observability import job_metrics
 from api.observability.metrics import REGISTRY
 from api.roles import UserRole
 from api.services.jobs.reconciler import reconcile
@@ -23,6 +24,7 @@ from api.services.webhooks import deliver_due
 from api.settings import get_settings
 
 router = APIRouter(tags=["operations"])
+job_metrics.register(REGISTRY)  # served here, so registered here
 
 
 def _timed(check: Any) -> dict[str, Any]:
