@@ -56,7 +56,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
     # Uvicorn ends a SIGTERM'd process by raising the signal again after shutdown, so
     # atexit handlers never run: what must outlive the process is written here.
-    from api.services.endpoint import metering
+    from api.services.endpoint import metering  # the database layer: not at app import
 
     metering.flush()
 
