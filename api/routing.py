@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette._utils import get_route_path
@@ -26,8 +25,8 @@ class LazyRouter(APIRouter):
     """The routes of `module`'s `router`, imported when first needed.
 
     `prefixes` must cover every path the module serves: a request is matched against
-    the module's routes only when its path starts with one of them (the route table's
-    test checks it). The module's router must carry everything in its routes (prefix,
+    the module's routes only when its path starts with one of them (tests/test_routing.py
+    checks it). The module's router must carry everything in its routes (prefix,
     tags, responses, dependencies are written into each route when it is declared), since
     its routes are adopted, not its router.
     """
@@ -63,7 +62,8 @@ class LazyRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if not get_route_path(scope).startswith(self.prefixes):
             return Match.NONE, {}  # not this module's path: nothing to import
-        self.load()
+        if not self._loaded:
+            self.load()
         return super().matches(scope)
 
     def _get_routes_version(self, seen: set[int] | None = None) -> int:
@@ -88,9 +88,3 @@ def include_lazily(app: FastAPI, table: Iterable[tuple[str, tuple[str, ...]]]) -
         # Including walks the router's routes; armed only after, that walk imports nothing.
         app.include_router(router)
         router._armed = True
-
-
-def lazy_routers(app: FastAPI) -> list[LazyRouter]:
-    """The app's lazy routers, in matching order."""
-    found: list[Any] = [getattr(route, "original_router", None) for route in app.router.routes]
-    return [router for router in found if isinstance(router, LazyRouter)]
