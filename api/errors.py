@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger("api.errors")
 
@@ -116,8 +117,6 @@ def _routes(routes: Iterable[Any]) -> Iterator[Any]:
 def _allowed_methods(request: Request) -> str:
     """Every method the path answers, for `Allow`: the router's 405 names only those of
     the first route whose path matched, where several routes share a path (GET, PATCH)."""
-    from starlette.routing import Match
-
     methods = {"OPTIONS"}
     for route in _routes(request.app.router.routes):
         if route.matches(request.scope)[0] is not Match.NONE:

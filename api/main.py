@@ -17,56 +17,38 @@ from api.errors import install_error_handlers
 from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
 from api.request_values import refuse_nul
-from api.routes import (
-    auth,
-    chat,
-    datasets,
-    deployments,
-    diagnostics,
-    endpoint,
-    exports,
-    inference,
-    jobs,
-    models,
-    operations,
-    projects,
-    runners,
-    storage_files,
-    test_runs,
-    training,
-    users,
-    webhooks,
-    weights,
-)
+from api.routing import include_lazily
 from api.schemas.common import error_responses
 from api.settings import Settings, get_settings
 from api.web_console import mount_console
 
 API_VERSION = "0.1.0"
 
-# Routes are matched in this order, one regular expression each, so the hot paths come
-# first: worker callbacks and the pay-per-call endpoint (before them, a callback was
-# tried against 82 routes). No two routers' paths overlap, so order changes nothing else.
-ROUTERS = (
-    jobs.router,
-    endpoint.router,
-    operations.router,
-    auth.router,
-    users.router,
-    projects.router,
-    datasets.router,
-    models.router,
-    weights.router,
-    training.router,
-    test_runs.router,
-    inference.router,
-    exports.router,
-    deployments.router,
-    chat.router,
-    diagnostics.router,
-    runners.router,
-    webhooks.router,
-    storage_files.router,
+# Each route module and the path prefixes it serves (api/routing.py imports a module when
+# a request under its prefixes arrives). Routes are matched in this order, one regular
+# expression each, so the hot paths come first: worker callbacks and the pay-per-call
+# endpoint (before them, a callback was tried against 82 routes). No two modules' paths
+# overlap, so order changes nothing else.
+ROUTE_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("api.routes.jobs", ("/api/v1/jobs",)),
+    ("api.routes.endpoint", ("/v1/",)),
+    ("api.routes.operations", ("/health", "/metrics", "/api/v1/operations/reconcile")),
+    ("api.routes.auth", ("/api/v1/auth",)),
+    ("api.routes.users", ("/api/v1/users",)),
+    ("api.routes.projects", ("/api/v1/projects",)),
+    ("api.routes.datasets", ("/api/v1/datasets",)),
+    ("api.routes.models", ("/api/v1/models",)),
+    ("api.routes.weights", ("/api/v1/pretrained-weights",)),
+    ("api.routes.training", ("/api/v1/training",)),
+    ("api.routes.test_runs", ("/api/v1/test-runs",)),
+    ("api.routes.inference", ("/api/v1/inference",)),
+    ("api.routes.exports", ("/api/v1/export",)),
+    ("api.routes.deployments", ("/api/v1/deployments",)),
+    ("api.routes.chat", ("/api/v1/chat",)),
+    ("api.routes.diagnostics", ("/api/v1/diagnostics/jobs",)),
+    ("api.routes.runners", ("/api/v1/runners", "/api/v1/operations/runners")),
+    ("api.routes.webhooks", ("/api/v1/webhooks",)),
+    ("api.routes.storage_files", ("/api/v1/storage",)),
 )
 
 
@@ -79,7 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     # Uvicorn ends a SIGTERM'd process by raising the signal again after shutdown, so
     # atexit handlers never run: what must outlive the process is written here.
-    from api.services.endpoint import metering
+    from api.services.endpoint import metering  # the database layer: not at app import
 
     metering.flush()
 
@@ -114,8 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestContextMiddleware)
-    for router in ROUTERS:
-        app.include_router(router)
+    include_lazily(app, ROUTE_MODULES)
     mount_console(app, settings)  # the web console at /, when web/dist is built
     return app
 

@@ -62,7 +62,10 @@ EXTRAS = ("api", "modal")
 # bytecode is shipped too (_compile_cold_start), about 4.7 MB for `modal`'s, which
 # saves each new Lambda instance compiling Modal's client on its first dispatch
 # (1.4 s against 4.8 s for `import modal` and the spawn on a loaded 2-core machine).
-FIRST_USE_IMPORTS = ("modal",)
+# Every first request loads its route module (api/routing.py), and with it PyJWT (the
+# login check) and pydantic.v1 (FastAPI imports it while building routes); both were
+# shipped compiled when route modules loaded with the app.
+FIRST_USE_IMPORTS = ("modal", "jwt", "pydantic.v1")
 
 # Distributions that the extras pull in but nothing can use on Lambda. Each is removed
 # file by file, from its own RECORD, so nothing of it is left half there.

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 HEAVY = [
     "torch",
-    "sqlalchemy",  # loaded by the first request that needs the database (api/lazy.py)
+    "sqlalchemy",  # loaded by the first request that needs the database (api/routing.py)
     "torchvision",
     "timm",
     "ultralytics",

@@ -1,20 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth.tokens import create_access_token
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import ErrorResponse
 from api.schemas.users import Token, UserCreate, UserRead, UserUpdateMe
-
-if TYPE_CHECKING:
-    from api.services import users
-else:
-    users = lazy_module("api.services.users")
+from api.services import users
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.chat import (
     ChatConversationRead,
     ChatConversationSummary,
@@ -16,11 +15,7 @@ from api.schemas.chat import (
     ChatResponse,
 )
 from api.schemas.common import Page, PageParams
-
-if TYPE_CHECKING:
-    from api.services.chat import conversation
-else:
-    conversation = lazy_module("api.services.chat.conversation")
+from api.services.chat import conversation
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import Unprocessable, invalid_form
-from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams, TaskType
 from api.schemas.datasets import (
     DatasetFormat,
@@ -26,15 +25,8 @@ from api.schemas.datasets import (
     SnapshotCreate,
     SnapshotRead,
 )
+from api.services.datasets import catalog, gallery, snapshots, uploads
 from contract.manifest import Split
-
-if TYPE_CHECKING:
-    from api.services.datasets import catalog, gallery, snapshots, uploads
-else:
-    catalog = lazy_module("api.services.datasets.catalog")
-    gallery = lazy_module("api.services.datasets.gallery")
-    snapshots = lazy_module("api.services.datasets.snapshots")
-    uploads = lazy_module("api.services.datasets.uploads")
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.deployments import (
     AccountDailyUsage,
@@ -20,13 +19,8 @@ from api.schemas.deployments import (
     DeploymentEvent,
     DeploymentRead,
 )
-
-if TYPE_CHECKING:
-    from api.services import deployments
-    from api.services.endpoint import daily_usage
-else:
-    deployments = lazy_module("api.services.deployments")
-    daily_usage = lazy_module("api.services.endpoint.daily_usage")
+from api.services import deployments
+from api.services.endpoint import daily_usage
 
 router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 

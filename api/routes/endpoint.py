@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, SettingsDep
 from api.schemas.deployments import DeploymentDailyUsage, Usage
-
-if TYPE_CHECKING:
-    from api.services.endpoint import calls, sessions
-else:
-    from api.lazy import lazy_module
-
-    calls = lazy_module("api.services.endpoint.calls")
-    sessions = lazy_module("api.services.endpoint.sessions")
+from api.services.endpoint import calls, sessions
 
 router = APIRouter(prefix="/v1", tags=["endpoint"])
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from api.db.models import ExportJob
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import FRAMEWORK_ENUM, Page, PageParams
 from api.schemas.exports import (
     Capabilities,
@@ -18,23 +18,10 @@ from api.schemas.exports import (
     ExportJobUpdate,
 )
 from api.schemas.training import RunnerName
-
-if TYPE_CHECKING:
-    from api.services import exports, ownership
-    from api.services.jobs import capabilities, lookup
-else:
-    capabilities = lazy_module("api.services.jobs.capabilities")
-    exports = lazy_module("api.services.exports")
-    ownership = lazy_module("api.services.ownership")
-    lookup = lazy_module("api.services.jobs.lookup")
+from api.services import exports, ownership
+from api.services.jobs import capabilities, lookup
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
-
-
-def _model():  # type: ignore[no-untyped-def]
-    from api.db.models import ExportJob
-
-    return ExportJob
 
 
 @router.get("/capabilities", response_model=Capabilities)
@@ -74,7 +61,7 @@ def list_export_jobs(
 
 @router.get("/jobs/{export_job_id}", response_model=ExportJobRead)
 def get_export_job(export_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return exports.read(ownership.get_for_read(db, _model(), export_job_id, user))
+    return exports.read(ownership.get_for_read(db, ExportJob, export_job_id, user))
 
 
 @router.patch("/jobs/{export_job_id}", response_model=ExportJobRead)
@@ -95,7 +82,7 @@ def set_default_export(export_job_id: uuid.UUID, user: CurrentUser, db: SessionD
 def cancel_export_job(
     export_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
-    return exports.read(lookup.cancel(db, settings, user, _model(), export_job_id))
+    return exports.read(lookup.cancel(db, settings, user, ExportJob, export_job_id))
 
 
 @router.delete("/jobs/{export_job_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 
+from api.db.models import InferenceJob
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import MAX_OFFSET, Page, PageParams
 from api.schemas.evaluation import (
     CheckpointName,
@@ -17,23 +17,10 @@ from api.schemas.evaluation import (
     InferenceOptions,
     ResultsPage,
 )
-
-if TYPE_CHECKING:
-    from api.services import inference, ownership, results
-    from api.services.jobs import lookup
-else:
-    inference = lazy_module("api.services.inference")
-    ownership = lazy_module("api.services.ownership")
-    results = lazy_module("api.services.results")
-    lookup = lazy_module("api.services.jobs.lookup")
+from api.services import inference, ownership, results
+from api.services.jobs import lookup
 
 router = APIRouter(prefix="/api/v1/inference", tags=["inference"])
-
-
-def _model():  # type: ignore[no-untyped-def]
-    from api.db.models import InferenceJob
-
-    return InferenceJob
 
 
 @router.post("/jobs", response_model=InferenceJobRead, status_code=status.HTTP_201_CREATED)
@@ -79,7 +66,7 @@ def list_inference_jobs(
 
 @router.get("/jobs/{inference_job_id}", response_model=InferenceJobRead)
 def get_inference_job(inference_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return inference.read(ownership.get_for_read(db, _model(), inference_job_id, user))
+    return inference.read(ownership.get_for_read(db, InferenceJob, inference_job_id, user))
 
 
 @router.get("/jobs/{inference_job_id}/results", response_model=ResultsPage)
@@ -92,7 +79,7 @@ def inference_results(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> object:
     """Per image: the predictions (contract/predictions.py); 409 before there are any."""
-    job = ownership.get_for_read(db, _model(), inference_job_id, user)
+    job = ownership.get_for_read(db, InferenceJob, inference_job_id, user)
     return results.page(settings, job, offset, limit)
 
 
@@ -100,4 +87,4 @@ def inference_results(
 def cancel_inference_job(
     inference_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
-    return inference.read(lookup.cancel(db, settings, user, _model(), inference_job_id))
+    return inference.read(lookup.cancel(db, settings, user, InferenceJob, inference_job_id))

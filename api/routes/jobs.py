@@ -4,16 +4,16 @@ job event log for users."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import MAX_OFFSET, SQL_INT_MAX
 from api.schemas.jobs import JobEventsPage, JobRead
+from api.services.jobs import callbacks, inputs, kinds, lookup, streams, tokens, viewers
 from contract.jobs import (
     ArtifactRequest,
     ArtifactUrls,
@@ -23,17 +23,6 @@ from contract.jobs import (
     Heartbeat,
     Validation,
 )
-
-if TYPE_CHECKING:
-    from api.services.jobs import callbacks, inputs, kinds, lookup, streams, tokens, viewers
-else:
-    callbacks = lazy_module("api.services.jobs.callbacks")
-    inputs = lazy_module("api.services.jobs.inputs")
-    kinds = lazy_module("api.services.jobs.kinds")
-    lookup = lazy_module("api.services.jobs.lookup")
-    streams = lazy_module("api.services.jobs.streams")
-    tokens = lazy_module("api.services.jobs.tokens")
-    viewers = lazy_module("api.services.jobs.viewers")
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 _bearer = HTTPBearer(auto_error=False)

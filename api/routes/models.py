@@ -3,20 +3,13 @@ imported), with whether pretrained weights for each model are available to the c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, SessionDep
-from api.lazy import lazy_module
 from api.schemas.common import TaskType
+from api.services import weights
 from contract import catalog
-
-if TYPE_CHECKING:
-    from api.services import weights
-else:
-    weights = lazy_module("api.services.weights")
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
+from api.auth.logins import user_for_token
+from api.db.session import new_session
 from api.deps import SettingsDep
-from api.errors import error_body
+from api.errors import Forbidden, Unauthorized, error_body
+from api.observability import job_metrics
 from api.observability.metrics import REGISTRY
+from api.roles import UserRole
+from api.services.jobs.reconciler import reconcile
 from api.services.storage import get_storage
+from api.services.webhooks import deliver_due
 from api.settings import get_settings
 
 router = APIRouter(tags=["operations"])
+job_metrics.register(REGISTRY)  # served here, so registered here
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -33,10 +42,6 @@ def _timed(check: Any) -> dict[str, Any]:
 
 
 def _check_database() -> None:
-    from sqlalchemy import text
-
-    from api.db.session import new_session
-
     with new_session() as db:
         db.execute(text("SELECT 1"))
 
@@ -65,10 +70,6 @@ def metrics(
 ) -> Response:
     """Prometheus metrics; with METRICS_TOKEN set, only for `Authorization: Bearer` it."""
     if settings.metrics_token:
-        import hmac
-
-        from api.errors import Unauthorized
-
         given = (authorization or "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):
             raise Unauthorized("Metrics need the METRICS_TOKEN bearer token")
@@ -84,22 +85,13 @@ def reconcile_now(
     """One reconciler pass and webhook delivery, for schedulers that cannot run `vap
     reconcile` (the Modal cron in modal_app.py): authorised by the RECONCILE_TOKEN
     setting in `X-Reconcile-Token`, or an admin's login."""
-    import hmac
-
-    from api.db.session import new_session
-    from api.deps import get_current_user
-    from api.errors import Forbidden, Unauthorized
-    from api.roles import UserRole
-    from api.services.jobs.reconciler import reconcile
-    from api.services.webhooks import deliver_due
-
     with new_session() as db:
         if settings.reconcile_token and x_reconcile_token:
             if not hmac.compare_digest(settings.reconcile_token, x_reconcile_token):
                 raise Unauthorized("Invalid reconcile token", code="invalid_token")
         else:
             bearer = authorization.removeprefix("Bearer ").strip() if authorization else None
-            user = get_current_user(db, settings, bearer)
+            user = user_for_token(db, settings, bearer)
             if user.role != UserRole.ADMIN:
                 raise Forbidden("This needs the admin role")
         summary = reconcile(db, settings)

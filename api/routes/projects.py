@@ -1,19 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.projects import ProjectCreate, ProjectRead, ProjectUpdate
-
-if TYPE_CHECKING:
-    from api.services import projects
-else:
-    projects = lazy_module("api.services.projects")
+from api.services import projects
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 

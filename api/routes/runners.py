@@ -3,22 +3,17 @@ report (api/services/jobs/capabilities.py); an admin asks them again after a dep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, get_args
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import CurrentUser, SettingsDep, require_role
-from api.lazy import lazy_module
 from api.roles import UserRole
 from api.schemas.common import FRAMEWORK_ENUM
 from api.schemas.exports import Capabilities
 from api.schemas.jobs import RunnerRead
 from api.schemas.training import RunnerName
-
-if TYPE_CHECKING:
-    from api.services.jobs import capabilities
-else:
-    capabilities = lazy_module("api.services.jobs.capabilities")
+from api.services.jobs import capabilities
 
 router = APIRouter(tags=["runners"])
 Admin = Annotated[Any, Depends(require_role(UserRole.ADMIN))]

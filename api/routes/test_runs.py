@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from api.db.models import TestRun
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import MAX_OFFSET, Page, PageParams
 from api.schemas.evaluation import JobStatusName, ResultsPage, TestRunCreate, TestRunRead
-
-if TYPE_CHECKING:
-    from api.services import ownership, test_runs
-    from api.services.jobs import lookup
-else:
-    ownership = lazy_module("api.services.ownership")
-    test_runs = lazy_module("api.services.test_runs")
-    lookup = lazy_module("api.services.jobs.lookup")
+from api.services import ownership, test_runs
+from api.services.jobs import lookup
 
 router = APIRouter(prefix="/api/v1/test-runs", tags=["test runs"])
-
-
-def _model():  # type: ignore[no-untyped-def]
-    from api.db.models import TestRun
-
-    return TestRun
 
 
 @router.post("", response_model=TestRunRead, status_code=status.HTTP_201_CREATED)
@@ -52,7 +40,7 @@ def list_test_runs(
 
 @router.get("/{test_run_id}", response_model=TestRunRead)
 def get_test_run(test_run_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return test_runs.read(ownership.get_for_read(db, _model(), test_run_id, user))
+    return test_runs.read(ownership.get_for_read(db, TestRun, test_run_id, user))
 
 
 @router.get("/{test_run_id}/results", response_model=ResultsPage)
@@ -69,7 +57,7 @@ def test_run_results(
 ) -> object:
     """Per image: predictions, ground truth and their comparison, with links to the image
     and its visualization; 409 before there are any."""
-    job = ownership.get_for_read(db, _model(), test_run_id, user)
+    job = ownership.get_for_read(db, TestRun, test_run_id, user)
     return test_runs.results_page(db, settings, job, offset, limit, wrong_only)
 
 
@@ -77,4 +65,4 @@ def test_run_results(
 def cancel_test_run(
     test_run_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
-    return test_runs.read(lookup.cancel(db, settings, user, _model(), test_run_id))
+    return test_runs.read(lookup.cancel(db, settings, user, TestRun, test_run_id))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from api.db.models import TrainingJob
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import Unprocessable
-from api.lazy import lazy_module
 from api.schemas.common import FRAMEWORK_ENUM, SQL_INT_MAX, Page, PageParams, TaskType
 from api.schemas.exports import ExportJobRead
 from api.schemas.training import (
@@ -20,15 +20,9 @@ from api.schemas.training import (
     TrainingJobRead,
     ValidationResultRead,
 )
+from api.services import exports, ownership, training
+from api.services.jobs import lookup
 from contract import catalog, training_config
-
-if TYPE_CHECKING:
-    from api.services import exports, training
-    from api.services.jobs import lookup
-else:
-    exports = lazy_module("api.services.exports")
-    training = lazy_module("api.services.training")
-    lookup = lazy_module("api.services.jobs.lookup")
 
 router = APIRouter(prefix="/api/v1/training", tags=["training"])
 
@@ -75,9 +69,6 @@ def list_training_jobs(
 
 @router.get("/jobs/{training_job_id}", response_model=TrainingJobRead)
 def get_training_job(training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    from api.db.models import TrainingJob
-    from api.services import ownership
-
     return training.read(ownership.get_for_read(db, TrainingJob, training_job_id, user))
 
 
@@ -108,8 +99,6 @@ def cancel_training_job(
     training_job_id: uuid.UUID, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> object:
     """Stop the run within seconds; the job ends `cancelled` (409 when it already ended)."""
-    from api.db.models import TrainingJob
-
     return training.read(lookup.cancel(db, settings, user, TrainingJob, training_job_id))
 
 

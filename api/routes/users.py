@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from api.deps import SessionDep, UserManager
-from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.users import UserAdminUpdate, UserRead
-
-if TYPE_CHECKING:
-    from api.services import users
-else:
-    users = lazy_module("api.services.users")
+from api.services import users
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

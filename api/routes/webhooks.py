@@ -4,12 +4,12 @@ every delivery."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
+from api.db.models import Webhook
 from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.lazy import lazy_module
 from api.schemas.common import Page, PageParams
 from api.schemas.webhooks import (
     DeliveryRead,
@@ -18,20 +18,10 @@ from api.schemas.webhooks import (
     WebhookRead,
     WebhookUpdate,
 )
-
-if TYPE_CHECKING:
-    from api.services import ownership, webhooks
-else:
-    ownership = lazy_module("api.services.ownership")
-    webhooks = lazy_module("api.services.webhooks")
+from api.services import ownership, webhooks
+from api.services.pagination import paginate
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-
-
-def _model():  # type: ignore[no-untyped-def]
-    from api.db.models import Webhook
-
-    return Webhook
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
@@ -49,9 +39,7 @@ def create_webhook(
 def list_webhooks(
     user: CurrentUser, db: SessionDep, page: Annotated[PageParams, Depends()]
 ) -> object:
-    from api.services.pagination import paginate
-
-    model = _model()
+    model = Webhook
     return paginate(
         db, ownership.visible_to(user, model), page, WebhookRead, model.created_at.desc(), model.id
     )
@@ -59,7 +47,7 @@ def list_webhooks(
 
 @router.get("/{webhook_id}", response_model=WebhookRead)
 def get_webhook(webhook_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> object:
-    return ownership.get_for_read(db, _model(), webhook_id, user)
+    return ownership.get_for_read(db, Webhook, webhook_id, user)
 
 
 @router.patch("/{webhook_id}", response_model=WebhookRead)
@@ -75,7 +63,7 @@ def update_webhook(
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_webhook(webhook_id: uuid.UUID, user: CurrentUser, db: SessionDep) -> Response:
-    db.delete(ownership.get_for_write(db, _model(), webhook_id, user))
+    db.delete(ownership.get_for_write(db, Webhook, webhook_id, user))
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -4,21 +4,16 @@ browse, change, download, delete. Training jobs start from them."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import invalid_form
-from api.lazy import lazy_module
 from api.schemas.common import FRAMEWORK_ENUM, Page, PageParams, TaskType
 from api.schemas.weights import Visibility, WeightDownload, WeightMeta, WeightRead, WeightUpdate
-
-if TYPE_CHECKING:
-    from api.services import weights
-else:
-    weights = lazy_module("api.services.weights")
+from api.services import weights
 
 router = APIRouter(prefix="/api/v1/pretrained-weights", tags=["pretrained weights"])
 

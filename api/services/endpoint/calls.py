@@ -36,6 +36,7 @@ import structlog
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.auth.logins import user_for_token
 from api.db.models import Deployment
 from api.errors import (
     ApiError,
@@ -262,7 +263,6 @@ def _usage_reader(
     db: Session, settings: Settings, deployment_id: uuid.UUID, authorization: str | None
 ) -> Deployment:
     """The deployment, when `authorization` is its API key or its owner's login."""
-    from api.deps import get_current_user
     from api.services import ownership
 
     if keys.bearer_key(authorization) is not None:
@@ -272,7 +272,7 @@ def _usage_reader(
         deployment = db.get(Deployment, deployment_id)
     else:
         scheme, _, token = (authorization or "").partition(" ")
-        user = get_current_user(db, settings, token.strip() if scheme.lower() == "bearer" else None)
+        user = user_for_token(db, settings, token.strip() if scheme.lower() == "bearer" else None)
         deployment = ownership.get_for_read(db, Deployment, deployment_id, user)
     assert deployment is not None
     return deployment

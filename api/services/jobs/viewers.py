@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from api.auth.logins import user_for_token
 from api.auth.tokens import decode_token, encode_token
 from api.db.models import User
 from api.db.session import new_session
@@ -35,11 +36,9 @@ def authorize(settings: Settings, job_id: uuid.UUID, bearer: str | None, token: 
     token for another job is Forbidden. Uses its own short session: a stream outlives
     its request's dependencies.
     """
-    from api.deps import get_current_user
-
     with new_session(settings) as db:
         if bearer:
-            user = get_current_user(db, settings, bearer)
+            user = user_for_token(db, settings, bearer)
         elif token:
             claims = decode_token(settings, token, typ=TYP)
             if claims.get("sub") != str(job_id):
