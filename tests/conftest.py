@@ -40,6 +40,10 @@ os.environ.update(
         # its failed logins (schemathesis's among them) must not throttle later tests.
         # tests/test_auth.py sets its own limit where it tests this one.
         "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
+        # Every API process the tests start would load the models of the shared test
+        # database's active deployments in the background; tests/test_endpoint.py checks
+        # that warming with the setting on.
+        "INFER_WARM_AT_STARTUP": "false",
         # Workers' file cache and framework settings stay inside the test's folder.
         "VAP_CACHE_DIR": str(DATA_DIR / "cache"),
         # Tests' users run many jobs at once; tests/test_job_slots.py checks the real

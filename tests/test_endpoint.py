@@ -718,7 +718,8 @@ def test_a_starting_process_loads_the_models_of_active_deployments(client, make_
     payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "warm"}
     assert client.post("/api/v1/deployments", json=payload, headers=account.headers).is_success
     sessions.drop(export_id)  # as in a process started after the deployment
-    started = warming.at_startup(get_settings())
+    # The tests' settings turn startup warming off for the API processes they start.
+    started = warming.at_startup(get_settings().model_copy(update={"infer_warm_at_startup": True}))
     assert started is not None
     started.result()
     assert export_id in sessions.loaded()
