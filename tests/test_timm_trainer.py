@@ -32,11 +32,11 @@ from trainers.classification_data import (  # noqa: E402
     split_entries,
 )
 from trainers.gradcam import grad_cam, overlay  # noqa: E402
+from trainers.optim import lr_factor  # noqa: E402
 from trainers.timm_trainer import (  # noqa: E402
     TimmTrainer,
     build_model,
     load_checkpoint,
-    lr_factor,
 )
 
 MODEL = "resnet18"

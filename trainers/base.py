@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from contract.manifest import Manifest
 from contract.predictions import ImagePrediction
+from contract.training_config import TrainingConfig
 
 
 @dataclass
@@ -34,11 +35,17 @@ class TrainRequest:
     task_type: str
     manifest: Manifest  # classes, splits, labels; paths relative to `data_dir`
     data_dir: Path
-    config: dict[str, Any]  # complete and valid (contract/training_config.validate)
+    config: TrainingConfig  # complete and valid (contract/training_config.parse)
     workdir: Path  # scratch space of this attempt; checkpoints are written here
     device: str = "cpu"  # "cpu" or "cuda"
     pretrained_weights: Path | None = None  # a registry file (.pt/.pth/.safetensors)
     resume_from: Path | None = None  # a checkpoint this adapter wrote; continue after it
+
+    def __post_init__(self) -> None:
+        # A config as a job row or a JobSpec stores it (training_config.validate's dict)
+        # is read into the typed model here, once, so no trainer casts a value.
+        if not isinstance(self.config, TrainingConfig):
+            self.config = TrainingConfig.model_validate(self.config)
 
 
 @dataclass
@@ -65,6 +72,10 @@ class EpochResult:
     checkpoint: Path  # the resume point written for this epoch
     seconds: float  # wall time of the epoch (training and validation)
     images_seen: int  # training images processed in this epoch
+    # Whether this epoch's primary metric is the run's best so far (contract/best_epoch.py's
+    # rule, counting epochs of earlier attempts): decided here, once, and reported as is,
+    # so the function copies the checkpoint to best.ckpt without asking the API.
+    is_best: bool = False
 
 
 class TrainHooks(Protocol):
