@@ -5,14 +5,17 @@ An adapter announces itself with `@register("timm")`; `get_trainer("timm")` impo
 Ultralytics). Adding a framework is adding one module.
 
 The function (`functions/train.py`) owns everything outside the framework: it downloads
-the data, reports over callbacks, uploads checkpoints, picks the best epoch and stops
-on cancel. An adapter owns the model and its loop:
+the data, reports over callbacks, uploads checkpoints (flagging the best epoch's for
+best.ckpt, on the adapter's word) and stops on cancel. An adapter owns the model and its
+training; the torch adapters (timm, transformers) hand theirs to the one loop,
+`trainers/loop.py`, and supply only model, data, loss and measurement:
 
-- `train` runs epochs `start_epoch..epochs`, and after each one validates, writes ONE
-  checkpoint file that holds everything needed to resume (weights, optimizer,
-  scheduler, epoch, RNG state, early-stopping state, class names, model name, image
-  size) and calls `hooks.epoch_end`. It checks `hooks.should_stop()` between batches
-  and returns within one batch when it says so.
+- `train` runs epochs `start_epoch..epochs`, and after each one validates, decides
+  whether the epoch is the run's best (contract/best_epoch.py), writes ONE checkpoint
+  file that holds everything needed to resume (weights, optimizer, scheduler, epoch,
+  RNG state, early-stopping state, class names, model name, image size) and calls
+  `hooks.epoch_end`. It checks `hooks.should_stop()` between batches and returns
+  within one batch when it says so.
 - `evaluate` and `predict` load such a checkpoint (on any machine) and answer in the
   shapes of `contract/predictions.py` and `trainers/metrics`.
 """

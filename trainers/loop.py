@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from contract.training_config import TrainingConfig
 from trainers.base import EpochResult, EvalReport, TrainHooks, TrainOutcome, TrainRequest
 from trainers.classification_data import reseed
 from trainers.optim import (
@@ -83,14 +84,7 @@ def train(adapter: Adapter, request: TrainRequest, hooks: TrainHooks) -> TrainOu
     """
     cfg = request.config
     device = torch.device(request.device)
-    resume = adapter.load_checkpoint(request.resume_from) if request.resume_from else None
-    if resume is not None:
-        if resume["model_name"] != request.model_name:
-            raise ValueError(
-                f"The checkpoint holds {resume['model_name']}, not {request.model_name}"
-            )
-        if list(resume["class_names"]) != list(request.manifest.classes):
-            raise ValueError("The checkpoint was trained on other classes")
+    resume = _resume_point(adapter, request)
     torch.manual_seed(cfg.seed)  # the initial weights
     setup = adapter.prepare(request, resume, device)
     model = setup.model
@@ -102,12 +96,7 @@ def train(adapter: Adapter, request: TrainRequest, hooks: TrainHooks) -> TrainOu
     stopper = EarlyStopping(cfg.early_stopping_patience)
     done = 0
     if resume is not None:
-        optimizer.load_state_dict(resume["optimizer"])
-        if amp and resume["scaler"]:  # empty when saved without mixed precision
-            scaler.load_state_dict(resume["scaler"])
-        stopper = EarlyStopping(stopper.patience, **resume["early_stopping"])
-        done = int(resume["epoch"])
-        restore_rng(resume["rng"])
+        stopper, done = _restore(resume, optimizer, scaler, stopper.patience)
     if done >= cfg.epochs:
         return TrainOutcome(epochs_run=done)
 
@@ -131,18 +120,7 @@ def train(adapter: Adapter, request: TrainRequest, hooks: TrainHooks) -> TrainOu
             )
             checkpoint = request.workdir / f"epoch-{epoch:04d}.pt"
             save_atomic(
-                setup.meta
-                | {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "scheduler": {"name": cfg.scheduler, "epoch": epoch, "lr": lr},
-                    "epoch": epoch,
-                    "config": cfg.stored(),
-                    "early_stopping": stopper.state(),
-                    "rng": rng_state(),
-                    "validation": report.metrics,
-                },
+                _checkpoint(setup, optimizer, scaler, stopper, cfg, epoch, lr, report),
                 checkpoint,
             )
             train_metrics = {"loss": loss, "lr": lr}
@@ -163,6 +141,58 @@ def train(adapter: Adapter, request: TrainRequest, hooks: TrainHooks) -> TrainOu
             if stopper.should_stop:
                 return TrainOutcome(epochs_run=epoch, stopped_early=True)
     return TrainOutcome(epochs_run=cfg.epochs)
+
+
+def _resume_point(adapter: Adapter, request: TrainRequest) -> dict[str, Any] | None:
+    """The checkpoint to continue after, if any. ValueError when it holds another model
+    or was trained on other classes."""
+    if request.resume_from is None:
+        return None
+    resume = adapter.load_checkpoint(request.resume_from)
+    if resume["model_name"] != request.model_name:
+        raise ValueError(f"The checkpoint holds {resume['model_name']}, not {request.model_name}")
+    if list(resume["class_names"]) != list(request.manifest.classes):
+        raise ValueError("The checkpoint was trained on other classes")
+    return resume
+
+
+def _checkpoint(
+    setup: Setup,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    stopper: EarlyStopping,
+    cfg: TrainingConfig,
+    epoch: int,
+    lr: float,
+    report: EvalReport,
+) -> dict[str, Any]:
+    """The checkpoint of `epoch`: the adapter's meta and everything a resume needs."""
+    return setup.meta | {
+        "model": setup.model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "scheduler": {"name": cfg.scheduler, "epoch": epoch, "lr": lr},
+        "epoch": epoch,
+        "config": cfg.stored(),
+        "early_stopping": stopper.state(),
+        "rng": rng_state(),
+        "validation": report.metrics,
+    }
+
+
+def _restore(
+    resume: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    patience: int,
+) -> tuple[EarlyStopping, int]:
+    """Put a checkpoint's run state back (optimizer, scaler, RNG); its early stopping
+    (with this config's patience) and the last epoch it holds."""
+    optimizer.load_state_dict(resume["optimizer"])
+    if scaler.is_enabled() and resume["scaler"]:  # empty when saved without mixed precision
+        scaler.load_state_dict(resume["scaler"])
+    restore_rng(resume["rng"])
+    return EarlyStopping(patience, **resume["early_stopping"]), int(resume["epoch"])
 
 
 def _train_epoch(

@@ -244,19 +244,7 @@ class TimmTrainer:
         if not train_entries:
             raise ValueError("The dataset has no labelled training images")
         val_entries = split_entries(manifest, "val") or train_entries
-        if resume is not None:
-            image_size = int(resume["image_size"])
-            model = model_from_checkpoint(resume)
-            pretrained_loaded = bool(resume["pretrained_loaded"])
-        else:
-            image_size = cfg.image_size or default_image_size(request.model_name)
-            model, pretrained_loaded = build_model(
-                request.model_name,
-                len(manifest.classes),
-                image_size,
-                pretrained=cfg.pretrained,
-                weights_file=request.pretrained_weights,
-            )
+        model, image_size, pretrained_loaded = self._model(request, resume)
         model.to(device)
         mean, std = _normalization(model)
         pin = device.type == "cuda"
@@ -304,6 +292,24 @@ class TimmTrainer:
             "pretrained_loaded": pretrained_loaded,
         }
         return loop.Setup(model, meta, train_loader, loss, measure)
+
+    @staticmethod
+    def _model(request: TrainRequest, resume: dict[str, Any] | None) -> tuple[nn.Module, int, bool]:
+        """The run's model, its input size, and whether pretrained weights were loaded
+        (for a resumed run: whether they were when it began)."""
+        if resume is not None:
+            model = model_from_checkpoint(resume)
+            return model, int(resume["image_size"]), bool(resume["pretrained_loaded"])
+        cfg = request.config
+        image_size = cfg.image_size or default_image_size(request.model_name)
+        model, pretrained_loaded = build_model(
+            request.model_name,
+            len(request.manifest.classes),
+            image_size,
+            pretrained=cfg.pretrained,
+            weights_file=request.pretrained_weights,
+        )
+        return model, image_size, pretrained_loaded
 
     def evaluate(
         self,
