@@ -150,6 +150,14 @@ def test_the_checkpoint_is_self_contained(trained: tuple[TrainOutcome, Recorder]
     assert {"model", "optimizer", "scheduler", "rng", "early_stopping"} <= set(state)
 
 
+def test_every_epoch_says_whether_it_is_the_runs_best_so_far(
+    trained: tuple[TrainOutcome, Recorder],
+) -> None:
+    values = [r.validation.primary_value for r in trained[1].epochs]
+    expected = [i == 0 or v > max(values[:i]) for i, v in enumerate(values)]
+    assert [r.is_best for r in trained[1].epochs] == expected
+
+
 def test_evaluate_on_val_equals_the_last_epochs_validation(
     digits: tuple[Manifest, Path], trained: tuple[TrainOutcome, Recorder]
 ) -> None:

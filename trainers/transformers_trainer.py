@@ -242,7 +242,7 @@ _TASKS: dict[str, _Classification | _Detection] = {"vit": _Classification(), "yo
 class TransformersTrainer:
     framework = "transformers"
 
-    # Where `config["pretrained"]` without a file looks for hub weights (None: the
+    # Where `config.pretrained` without a file looks for hub weights (None: the
     # Hugging Face default cache); tests point it elsewhere.
     hub_cache_dir: Path | None = None
 
