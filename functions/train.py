@@ -147,10 +147,10 @@ def run(client: JobClient) -> int:
 
     spec = client.spec
     client.listen_for_termination()
-    config = TrainingConfig.model_validate(spec.config)
     with tempfile.TemporaryDirectory(prefix=f"vap-train-{spec.job_id[:8]}-") as tmp:
         work = Path(tmp)
         try:
+            config = TrainingConfig.model_validate(spec.config)  # fails the job if it does not fit
             client.event("log", message=f"attempt {spec.attempt}: fetching the dataset snapshot")
             snapshot = inputs.fetch_snapshot(client, work / "data")
             weights = inputs.fetch(client, "weights", work / "weights" / "pretrained.bin")
