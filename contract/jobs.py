@@ -112,6 +112,9 @@ class Validation(Callback):
     per_class_metrics: list[dict[str, Any]] | None = None
     confusion_matrix: list[list[int]] | None = None
     pr_curves: dict[str, Any] | None = None
+    # The training loop's word on whether this epoch is the best so far (it copies
+    # best.ckpt on it); None: the API decides by contract/best_epoch.py's rule.
+    is_best: bool | None = None
 
 
 class ArtifactRequest(Callback):
@@ -136,6 +139,6 @@ class CallbackAck(BaseModel):
 
     applied: bool  # False: a duplicate, or recorded but ignored (after cancel or done)
     cancel: bool = False
-    # To a validation: whether this epoch is the job's best so far (the API decides, so
-    # a resumed attempt agrees with its predecessors).
+    # To a validation: whether the API recorded this epoch as the job's best so far (the
+    # worker's word, or the API's own decision where the validation did not say).
     is_best: bool | None = None

@@ -1,9 +1,11 @@
-"""The training configuration: its typed fields, presets, and the one validator.
+"""The training configuration: its fields, presets, the one validator, and the typed
+model every trainer reads.
 
-The API serves the schema (`GET /api/v1/training/config-schema`) and validates every
-training job's config with `validate` on creation; the trainers read the same
-normalized dict, so what was accepted is exactly what runs. Plain data: no framework
-is imported here.
+The API serves the schema (`GET /api/v1/training/config-schema`) and checks every
+training job's config with `parse` on creation; the job row and the JobSpec carry its
+`stored()` dict, and the worker reads that back into the same `TrainingConfig`, so
+what was accepted is exactly what runs and no trainer casts a value again. Plain data:
+no framework is imported here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class Option(BaseModel):
@@ -201,6 +203,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def _default(name: str) -> Any:
+    return next(f.default for f in FIELDS if f.name == name)
+
+
 def _applies(field: ConfigField, framework: str, task_type: str) -> bool:
     return (field.frameworks is None or framework in field.frameworks) and (
         field.task_types is None or task_type in field.task_types
@@ -249,12 +255,14 @@ def _check(field: ConfigField, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def validate(
+def parse(
     framework: str, task_type: str, config: dict[str, Any], preset: str | None = None
-) -> dict[str, Any]:
+) -> TrainingConfig:
     """The complete config: defaults, then the preset, then `config`, each value checked.
 
-    Raises ConfigError naming every unknown or bad field (and an unknown preset).
+    Only the fields that apply to `framework` and `task_type` are set (`stored()` gives
+    exactly those). Raises ConfigError naming every unknown or bad field (and an unknown
+    preset).
     """
     fields = {f.name: f for f in FIELDS if _applies(f, framework, task_type)}
     errors: list[dict[str, str]] = []
@@ -277,4 +285,45 @@ def validate(
             merged[name] = checked
     if errors:
         raise ConfigError(errors)
-    return merged
+    return TrainingConfig(**merged)
+
+
+def validate(
+    framework: str, task_type: str, config: dict[str, Any], preset: str | None = None
+) -> dict[str, Any]:
+    """`parse`'s config as the plain dict a job row stores. Raises ConfigError."""
+    return parse(framework, task_type, config, preset).stored()
+
+
+class TrainingConfig(BaseModel):
+    """A complete, valid training config as trainers read it (`parse` makes one; a stored
+    dict reads back with `TrainingConfig.model_validate`). The fields are FIELDS' (their
+    checks and applicability live there); a field a stored dict lacks has FIELDS' default.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    epochs: int = _default("epochs")
+    batch_size: int = _default("batch_size")
+    learning_rate: float = _default("learning_rate")
+    optimizer: Literal["adamw", "adam", "sgd"] = _default("optimizer")
+    weight_decay: float = _default("weight_decay")
+    scheduler: Literal["cosine", "step", "linear", "none"] = _default("scheduler")
+    warmup_epochs: int = _default("warmup_epochs")
+    image_size: int | None = _default("image_size")  # None: the model's default
+    augmentation: Literal["none", "light", "standard", "heavy"] = _default("augmentation")
+    early_stopping_patience: int = _default("early_stopping_patience")  # 0: never stop
+    pretrained: bool = _default("pretrained")
+    mixed_precision: bool = _default("mixed_precision")  # honoured on CUDA only
+    seed: int = _default("seed")
+    label_smoothing: float = _default("label_smoothing")  # timm, transformers classifiers
+    mosaic: float = _default("mosaic")  # ultralytics detection-like tasks
+
+    def stored(self) -> dict[str, Any]:
+        """The plain dict a job row, a JobSpec and a checkpoint keep: the fields that were
+        set (those that apply to the job's framework and task), nothing added."""
+        return self.model_dump(exclude_unset=True)
+
+
+if set(TrainingConfig.model_fields) != {f.name for f in FIELDS}:  # one list of settings
+    raise RuntimeError("TrainingConfig and FIELDS name different settings")

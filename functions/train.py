@@ -2,11 +2,12 @@
 report every epoch, keep the best and last checkpoints, resume where an earlier attempt
 stopped.
 
-Per epoch (DESIGN.md, "Work that survives losing its worker"): send the validation (the
-API answers whether the epoch is the best) and the heartbeat, and upload the checkpoint
-while the next epoch trains; once stored it is recorded as the resume point (and copied
-to `best.ckpt` by the API when the epoch was best). A lost worker costs at most the
-epoch in progress and, rarely, the one whose checkpoint was still on its way.
+Per epoch (DESIGN.md, "Work that survives losing its worker"): send the validation (with
+the trainer's word on whether the epoch is the run's best) and the heartbeat, and upload
+the checkpoint while the next epoch trains; once stored it is recorded as the resume
+point (and copied to `best.ckpt` by the API when the epoch was best). A lost worker
+costs at most the epoch in progress and, rarely, the one whose checkpoint was still on
+its way.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from contract.training_config import TrainingConfig
 from functions.client import JobClient, load_spec, put_file
 from functions.runtime import run_spec
 from trainers import offline
+
+if TYPE_CHECKING:
+    from trainers.base import EpochResult
 
 HEARTBEAT_SECONDS = float(os.environ.get("VAP_HEARTBEAT_SECONDS", "2"))
 
@@ -70,7 +75,7 @@ class Reporter:
         )
         self.callback_seconds += time.monotonic() - now
 
-    def epoch_end(self, result: Any) -> None:
+    def epoch_end(self, result: EpochResult) -> None:
         started = time.monotonic()
         client, v = self.client, result.validation
         self.finish_uploads()  # the previous epoch's checkpoint first: resume points in order
@@ -79,7 +84,7 @@ class Reporter:
         metrics["epoch_seconds"] = float(result.seconds)
         if result.seconds > 0:
             metrics["images_per_second"] = result.images_seen / result.seconds
-        ack = client.validation(
+        client.validation(
             epoch=result.epoch,
             primary_metric_name=v.primary_metric,
             primary_metric_value=float(v.primary_value),
@@ -88,15 +93,16 @@ class Reporter:
             per_class_metrics=v.per_class or None,
             confusion_matrix=v.confusion_matrix,
             pr_curves=v.pr_curves,
+            is_best=result.is_best,
         )
-        if ack.is_best:
+        if result.is_best:
             self.best_epoch = result.epoch
             self.primary = {v.primary_metric: float(v.primary_value)}
         answer = client.artifact_urls(["last.ckpt"])
         upload = self._uploads.submit(
             _upload_and_remove, answer.urls["last.ckpt"], result.checkpoint
         )
-        self._pending = (upload, answer.keys["last.ckpt"], result.epoch, bool(ack.is_best))
+        self._pending = (upload, answer.keys["last.ckpt"], result.epoch, result.is_best)
         if not self.background:
             self.finish_uploads()
         client.heartbeat(
@@ -141,10 +147,10 @@ def run(client: JobClient) -> int:
 
     spec = client.spec
     client.listen_for_termination()
-    config = dict(spec.config)
     with tempfile.TemporaryDirectory(prefix=f"vap-train-{spec.job_id[:8]}-") as tmp:
         work = Path(tmp)
         try:
+            config = TrainingConfig.model_validate(spec.config)  # fails the job if it does not fit
             client.event("log", message=f"attempt {spec.attempt}: fetching the dataset snapshot")
             snapshot = inputs.fetch_snapshot(client, work / "data")
             weights = inputs.fetch(client, "weights", work / "weights" / "pretrained.bin")
@@ -153,7 +159,7 @@ def run(client: JobClient) -> int:
                 resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
                 client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
             device = inputs.device(client.spec)
-            reporter = Reporter(client, int(config["epochs"]), background=device == "cuda")
+            reporter = Reporter(client, config.epochs, background=device == "cuda")
             request = TrainRequest(
                 model_name=spec.model or "",
                 task_type=spec.task_type or snapshot.manifest.task_type,

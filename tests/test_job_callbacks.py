@@ -268,6 +268,28 @@ def test_validation_per_epoch_keeps_the_best_by_the_primary_metric(client, owner
         assert row.status == JobStatus.RUNNING
 
 
+def test_a_validation_that_says_whether_it_is_best_is_recorded_as_the_worker_decided(client, owner):  # type: ignore[no-untyped-def]
+    from api.db.models import TrainingJob, TrainingValidationResult
+
+    job_id = _queued_training_job(client, owner)
+    token = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
+    acks = []
+    # The worker's loop counts epochs of earlier attempts the API saw differently: its
+    # word stands, so best.ckpt and the records agree.
+    for seq, (epoch, acc, best) in enumerate([(1, 0.5, True), (2, 0.7, False)], start=1):
+        body = {"attempt": 1, "seq": seq, "epoch": epoch, "primary_metric_name": "accuracy",
+                "primary_metric_value": acc, "metrics": {"accuracy": acc},
+                "is_best": best}  # fmt: skip
+        r = client.post(f"/api/v1/jobs/{job_id}/validation", json=body,
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        acks.append(r.json()["is_best"])
+    assert acks == [True, False]
+    with new_session() as db:
+        rows = db.query(TrainingValidationResult).filter_by(training_job_id=job_id).all()
+        assert sorted((r.epoch, r.is_best) for r in rows) == [(1, True), (2, False)]
+        assert db.get(TrainingJob, job_id).best_epoch == 1
+
+
 def test_a_metric_to_minimize_keeps_the_lowest_and_the_ack_says_which_epoch_is_best(client, owner):  # type: ignore[no-untyped-def]
     from api.db.models import TrainingJob
 

@@ -32,11 +32,11 @@ from trainers.classification_data import (  # noqa: E402
     split_entries,
 )
 from trainers.gradcam import grad_cam, overlay  # noqa: E402
+from trainers.optim import lr_factor  # noqa: E402
 from trainers.timm_trainer import (  # noqa: E402
     TimmTrainer,
     build_model,
     load_checkpoint,
-    lr_factor,
 )
 
 MODEL = "resnet18"
@@ -148,6 +148,14 @@ def test_the_checkpoint_is_self_contained(trained: tuple[TrainOutcome, Recorder]
     assert state["class_names"] == [f"digit_{c}" for c in range(10)]
     assert state["image_size"] == 32 and state["epoch"] == 2
     assert {"model", "optimizer", "scheduler", "rng", "early_stopping"} <= set(state)
+
+
+def test_every_epoch_says_whether_it_is_the_runs_best_so_far(
+    trained: tuple[TrainOutcome, Recorder],
+) -> None:
+    values = [r.validation.primary_value for r in trained[1].epochs]
+    expected = [i == 0 or v > max(values[:i]) for i, v in enumerate(values)]
+    assert [r.is_best for r in trained[1].epochs] == expected
 
 
 def test_evaluate_on_val_equals_the_last_epochs_validation(

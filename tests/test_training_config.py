@@ -175,3 +175,19 @@ def test_a_test_run_needs_a_checkpoint(client, owner, dataset):
         headers=owner.headers,
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_checkpoint"
+
+
+def test_a_parsed_config_is_typed_and_stores_exactly_the_fields_that_apply() -> None:
+    config = training_config.parse("timm", "image_classification", {"epochs": 3}, "basic")
+    assert (config.epochs, config.optimizer, config.label_smoothing) == (3, "adam", 0.0)
+    stored = config.stored()
+    assert "mosaic" not in stored  # an Ultralytics detection setting
+    assert stored == training_config.validate(
+        "timm", "image_classification", {"epochs": 3}, "basic"
+    )
+    assert training_config.TrainingConfig.model_validate(stored).stored() == stored
+
+
+def test_a_stored_config_lacking_a_setting_reads_back_with_its_default() -> None:
+    config = training_config.TrainingConfig.model_validate({"epochs": 2})
+    assert (config.epochs, config.seed, config.mixed_precision) == (2, 42, True)

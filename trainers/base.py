@@ -5,14 +5,17 @@ An adapter announces itself with `@register("timm")`; `get_trainer("timm")` impo
 Ultralytics). Adding a framework is adding one module.
 
 The function (`functions/train.py`) owns everything outside the framework: it downloads
-the data, reports over callbacks, uploads checkpoints, picks the best epoch and stops
-on cancel. An adapter owns the model and its loop:
+the data, reports over callbacks, uploads checkpoints (flagging the best epoch's for
+best.ckpt, on the adapter's word) and stops on cancel. An adapter owns the model and its
+training; the torch adapters (timm, transformers) hand theirs to the one loop,
+`trainers/loop.py`, and supply only model, data, loss and measurement:
 
-- `train` runs epochs `start_epoch..epochs`, and after each one validates, writes ONE
-  checkpoint file that holds everything needed to resume (weights, optimizer,
-  scheduler, epoch, RNG state, early-stopping state, class names, model name, image
-  size) and calls `hooks.epoch_end`. It checks `hooks.should_stop()` between batches
-  and returns within one batch when it says so.
+- `train` runs epochs `start_epoch..epochs`, and after each one validates, decides
+  whether the epoch is the run's best (contract/best_epoch.py), writes ONE checkpoint
+  file that holds everything needed to resume (weights, optimizer, scheduler, epoch,
+  RNG state, early-stopping state, class names, model name, image size) and calls
+  `hooks.epoch_end`. It checks `hooks.should_stop()` between batches and returns
+  within one batch when it says so.
 - `evaluate` and `predict` load such a checkpoint (on any machine) and answer in the
   shapes of `contract/predictions.py` and `trainers/metrics`.
 """
@@ -26,6 +29,7 @@ from typing import Any, Protocol
 
 from contract.manifest import Manifest
 from contract.predictions import ImagePrediction
+from contract.training_config import TrainingConfig
 
 
 @dataclass
@@ -34,11 +38,17 @@ class TrainRequest:
     task_type: str
     manifest: Manifest  # classes, splits, labels; paths relative to `data_dir`
     data_dir: Path
-    config: dict[str, Any]  # complete and valid (contract/training_config.validate)
+    config: TrainingConfig  # complete and valid (contract/training_config.parse)
     workdir: Path  # scratch space of this attempt; checkpoints are written here
     device: str = "cpu"  # "cpu" or "cuda"
     pretrained_weights: Path | None = None  # a registry file (.pt/.pth/.safetensors)
     resume_from: Path | None = None  # a checkpoint this adapter wrote; continue after it
+
+    def __post_init__(self) -> None:
+        # A config as a job row or a JobSpec stores it (training_config.validate's dict)
+        # is read into the typed model here, once, so no trainer casts a value.
+        if not isinstance(self.config, TrainingConfig):
+            self.config = TrainingConfig.model_validate(self.config)
 
 
 @dataclass
@@ -65,6 +75,10 @@ class EpochResult:
     checkpoint: Path  # the resume point written for this epoch
     seconds: float  # wall time of the epoch (training and validation)
     images_seen: int  # training images processed in this epoch
+    # Whether this epoch's primary metric is the run's best so far (contract/best_epoch.py's
+    # rule, counting epochs of earlier attempts): decided here, once, and reported as is,
+    # so the function copies the checkpoint to best.ckpt without asking the API.
+    is_best: bool = False
 
 
 class TrainHooks(Protocol):

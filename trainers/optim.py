@@ -1,10 +1,7 @@
-"""What every hand-written torch training loop of ours shares: the optimizer, the
-learning-rate schedule, early stopping, and the run state a checkpoint must carry to
-resume exactly (RNG states, an atomic save).
-
-One config means the same optimization for every framework: the semantics here are the
-timm trainer's (trainers/timm_trainer.py holds the same code, to be folded into this
-module), and the transformers trainer imports them from here.
+"""The pieces of trainers/loop.py, the one hand-written torch training loop: the
+optimizer, the learning-rate schedule, early stopping (which also says which epoch is the
+best), and the run state a checkpoint must carry to resume exactly (RNG states, an
+atomic save). One config means the same optimization for every framework.
 """
 
 from __future__ import annotations
@@ -19,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from contract.best_epoch import beats
 
 SCHEDULERS = ("cosine", "step", "linear", "none")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -65,18 +64,20 @@ def make_optimizer(
 
 @dataclass
 class EarlyStopping:
-    """Counts epochs without a better primary metric (higher is better)."""
+    """Counts epochs without a better primary metric (contract/best_epoch.py's rule)."""
 
     patience: int  # 0: never stop
     best: float | None = None
     best_epoch: int = 0
     bad_epochs: int = 0
 
-    def update(self, epoch: int, value: float) -> None:
-        if self.best is None or value > self.best:
+    def update(self, epoch: int, value: float, maximize: bool = True) -> bool:
+        """Count `epoch`'s primary metric; whether it is the best so far."""
+        if beats(value, self.best, maximize):
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-        else:
-            self.bad_epochs += 1
+            return True
+        self.bad_epochs += 1
+        return False
 
     @property
     def should_stop(self) -> bool:

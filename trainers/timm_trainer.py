@@ -1,17 +1,16 @@
 """timm image classifiers: train, resume, evaluate, predict and explain.
 
-A plain torch loop over `trainers/classification_data.py`'s pipeline, doing per batch
-no more than a hand-written loop would (one host sync for the reported loss, taken a
-batch late so the GPU is never left idle waiting for it). Runs are reproducible: every
-epoch reseeds its generators from (seed, epoch), so a run resumed from the checkpoint of
-epoch k trains epoch k+1 exactly as the uninterrupted run does.
+Training is trainers/loop.py's (resume, schedule, mixed precision, early stopping,
+checkpoints, reproducibility); this adapter supplies the model, the data
+(`trainers/classification_data.py`'s pipeline), the cross-entropy loss with the config's
+label smoothing, and accuracy from `classification_report`.
 
 Pretrained weights:
-- `config["pretrained"]` with `request.pretrained_weights` (a .pth/.pt/.safetensors
+- `config.pretrained` with `request.pretrained_weights` (a .pth/.pt/.safetensors
   state dict of the same architecture, any head): the backbone is loaded through timm
   (so its checkpoint filters apply, e.g. a ViT's position embeddings are resized), then
   the head is re-initialised for our classes.
-- `config["pretrained"]` without a file: timm's published weights, but only from the
+- `config.pretrained` without a file: timm's published weights, but only from the
   local caches (HF_HUB_OFFLINE is set, so a miss fails in well under a second). On a
   miss the model trains from random weights; every epoch's `train_metrics` says which
   happened: `pretrained_loaded` is 1.0 or 0.0 (present whenever pretrained was asked).
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -40,8 +38,8 @@ from torch import nn  # noqa: E402
 
 from contract.manifest import Manifest  # noqa: E402
 from contract.predictions import ClassScore, ImagePrediction  # noqa: E402
+from trainers import loop  # noqa: E402
 from trainers.base import (  # noqa: E402
-    EpochResult,
     EvalReport,
     TrainHooks,
     TrainOutcome,
@@ -53,32 +51,17 @@ from trainers.classification_data import (  # noqa: E402
     build_transform,
     load_rgb,
     make_loader,
-    reseed,
     split_entries,
 )
 from trainers.gradcam import grad_cam, overlay  # noqa: E402
 from trainers.metrics.classification import classification_report  # noqa: E402
-from trainers.optim import (  # noqa: E402
-    EarlyStopping,
-    autocast,
-    deterministic,
-    lr_factor,
-    make_optimizer,
-    restore_rng,
-    rng_state,
-    save_atomic,
-)
+from trainers.optim import autocast  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "vap.timm.image_classification/1"
 TASK_TYPE = "image_classification"
 PREDICT_BATCH = 32
-SCHEDULERS = ("cosine", "step", "linear", "none")
-
-
-# --- schedule, optimizer, early stopping ------------------------------------------------
-
 
 # --- models ------------------------------------------------------------------------------
 
@@ -237,11 +220,22 @@ class TimmTrainer:
     framework = "timm"
 
     def train(self, request: TrainRequest, hooks: TrainHooks) -> TrainOutcome:
-        """Train epochs (checkpoint epoch + 1)..config["epochs"]; see trainers/base.py.
+        """Train epochs (checkpoint epoch + 1)..config.epochs with trainers/loop.py.
 
         Raises ValueError for another task type, no training images, or a checkpoint
         of another model or class list.
         """
+        return loop.train(self, request, hooks)
+
+    @staticmethod
+    def load_checkpoint(path: Path) -> dict[str, Any]:
+        return load_checkpoint(path)
+
+    def prepare(
+        self, request: TrainRequest, resume: dict[str, Any] | None, device: torch.device
+    ) -> loop.Setup:
+        """The classifier (from `resume`, or new and maybe pretrained), the manifest's
+        train and val splits (val: train when there is none), cross-entropy, accuracy."""
         if request.task_type != TASK_TYPE:
             raise ValueError(f"timm trains {TASK_TYPE}, not {request.task_type}")
         cfg = request.config
@@ -250,31 +244,7 @@ class TimmTrainer:
         if not train_entries:
             raise ValueError("The dataset has no labelled training images")
         val_entries = split_entries(manifest, "val") or train_entries
-        device = torch.device(request.device)
-        seed = int(cfg["seed"])
-        epochs = int(cfg["epochs"])
-
-        resume = load_checkpoint(request.resume_from) if request.resume_from else None
-        torch.manual_seed(seed)  # the initial weights
-        if resume is not None:
-            if resume["model_name"] != request.model_name:
-                raise ValueError(
-                    f"The checkpoint holds {resume['model_name']}, not {request.model_name}"
-                )
-            if list(resume["class_names"]) != list(manifest.classes):
-                raise ValueError("The checkpoint was trained on other classes")
-            image_size = int(resume["image_size"])
-            model = model_from_checkpoint(resume)
-            pretrained_loaded = bool(resume["pretrained_loaded"])
-        else:
-            image_size = int(cfg.get("image_size") or default_image_size(request.model_name))
-            model, pretrained_loaded = build_model(
-                request.model_name,
-                len(manifest.classes),
-                image_size,
-                pretrained=bool(cfg["pretrained"]),
-                weights_file=request.pretrained_weights,
-            )
+        model, image_size, pretrained_loaded = self._model(request, resume)
         model.to(device)
         mean, std = _normalization(model)
         pin = device.type == "cuda"
@@ -282,41 +252,32 @@ class TimmTrainer:
             ManifestImages(
                 train_entries,
                 request.data_dir,
-                build_transform(image_size, cfg["augmentation"], True, mean, std),
+                build_transform(image_size, cfg.augmentation, True, mean, std),
             ),
-            int(cfg["batch_size"]),
+            cfg.batch_size,
             shuffle=True,
-            seed=seed,
+            seed=cfg.seed,
             pin_memory=pin,
         )
         val_loader = make_loader(
             ManifestImages(
                 val_entries, request.data_dir, build_transform(image_size, "none", False, mean, std)
             ),
-            int(cfg["batch_size"]),
+            cfg.batch_size,
             shuffle=False,
             pin_memory=pin,
         )
-        optimizer = make_optimizer(
-            cfg["optimizer"],
-            model.parameters(),
-            float(cfg["learning_rate"]),
-            float(cfg["weight_decay"]),
-        )
-        amp = device.type == "cuda" and bool(cfg["mixed_precision"])
-        scaler = torch.amp.GradScaler("cuda", enabled=amp)
-        criterion = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing") or 0.0))
-        stopper = EarlyStopping(int(cfg["early_stopping_patience"]))
-        start = 0
-        if resume is not None:
-            optimizer.load_state_dict(resume["optimizer"])
-            if amp and resume["scaler"]:  # empty when saved without mixed precision
-                scaler.load_state_dict(resume["scaler"])
-            stopper = EarlyStopping(stopper.patience, **resume["early_stopping"])
-            start = int(resume["epoch"])
-            restore_rng(resume["rng"])
-        if start >= epochs:
-            return TrainOutcome(epochs_run=start)
+        criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        val_ids = [e.path for e in val_entries]
+
+        def loss(batch: Any) -> tuple[torch.Tensor, int]:
+            x, y = batch
+            y = y.to(device, non_blocking=True)
+            return criterion(model(x.to(device, non_blocking=True)), y), int(y.shape[0])
+
+        def measure(amp: bool) -> EvalReport:
+            probs, labels = _probabilities(model, val_loader, device, amp)
+            return classification_report(labels, probs, manifest.classes, image_ids=val_ids)
 
         meta = {
             "format": CHECKPOINT_FORMAT,
@@ -330,102 +291,25 @@ class TimmTrainer:
             "std": std,
             "pretrained_loaded": pretrained_loaded,
         }
-        val_ids = [e.path for e in val_entries]
-        request.workdir.mkdir(parents=True, exist_ok=True)
-        with deterministic(device):
-            for epoch in range(start + 1, epochs + 1):
-                began = time.perf_counter()
-                reseed(seed, epoch, train_loader)
-                lr = float(cfg["learning_rate"]) * lr_factor(
-                    cfg["scheduler"], epoch - 1, epochs, int(cfg["warmup_epochs"])
-                )
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                ran = self._train_epoch(
-                    model, train_loader, optimizer, scaler, criterion, device, amp, epoch, hooks
-                )
-                if ran is None or hooks.should_stop():
-                    return TrainOutcome(epochs_run=epoch - 1, cancelled=True)
-                loss, images_seen = ran
-                probs, labels = _probabilities(model, val_loader, device, amp)
-                report = classification_report(labels, probs, manifest.classes, image_ids=val_ids)
-                stopper.update(epoch, report.primary_value)
-                checkpoint = request.workdir / f"epoch-{epoch:04d}.pt"
-                save_atomic(
-                    meta
-                    | {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict(),
-                        "scheduler": {"name": cfg["scheduler"], "epoch": epoch, "lr": lr},
-                        "epoch": epoch,
-                        "config": dict(cfg),
-                        "early_stopping": stopper.state(),
-                        "rng": rng_state(),
-                        "validation": report.metrics,
-                    },
-                    checkpoint,
-                )
-                train_metrics = {"loss": loss, "lr": lr}
-                if cfg["pretrained"]:
-                    train_metrics["pretrained_loaded"] = float(pretrained_loaded)
-                hooks.epoch_end(
-                    EpochResult(
-                        epoch=epoch,
-                        total_epochs=epochs,
-                        train_metrics=train_metrics,
-                        validation=report,
-                        checkpoint=checkpoint,
-                        seconds=time.perf_counter() - began,
-                        images_seen=images_seen,
-                    )
-                )
-                if stopper.should_stop:
-                    return TrainOutcome(epochs_run=epoch, stopped_early=True)
-        return TrainOutcome(epochs_run=epochs)
+        return loop.Setup(model, meta, train_loader, loss, measure)
 
     @staticmethod
-    def _train_epoch(
-        model: nn.Module,
-        loader: Any,
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        criterion: nn.Module,
-        device: torch.device,
-        amp: bool,
-        epoch: int,
-        hooks: TrainHooks,
-    ) -> tuple[float, int] | None:
-        """One pass over `loader`: (mean loss, images), or None when told to stop."""
-        model.train()
-        batches = len(loader)
-        total, counted, images = 0.0, 0, 0
-        pending: torch.Tensor | None = None  # the previous batch's loss, not yet read
-        for batch, (x, y) in enumerate(loader, start=1):
-            if hooks.should_stop():
-                return None
-            x = x.to(device, non_blocking=True)
-            y = y.to(device, non_blocking=True)
-            with autocast(device, amp):
-                loss = criterion(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            images += int(y.shape[0])
-            # Read the previous batch's loss: this batch's work is already queued, so
-            # the host waits for nothing the GPU still has to do.
-            if pending is not None:
-                total += float(pending)
-                counted += 1
-            pending = loss.detach()
-            if counted == 0:  # the first batch: nothing earlier to report
-                total, counted, pending = float(pending), 1, None
-            hooks.progress(epoch, batch, batches, {"loss": total / counted})
-        if pending is not None:
-            total += float(pending)
-            counted += 1
-        return total / max(counted, 1), images
+    def _model(request: TrainRequest, resume: dict[str, Any] | None) -> tuple[nn.Module, int, bool]:
+        """The run's model, its input size, and whether pretrained weights were loaded
+        (for a resumed run: whether they were when it began)."""
+        if resume is not None:
+            model = model_from_checkpoint(resume)
+            return model, int(resume["image_size"]), bool(resume["pretrained_loaded"])
+        cfg = request.config
+        image_size = cfg.image_size or default_image_size(request.model_name)
+        model, pretrained_loaded = build_model(
+            request.model_name,
+            len(request.manifest.classes),
+            image_size,
+            pretrained=cfg.pretrained,
+            weights_file=request.pretrained_weights,
+        )
+        return model, image_size, pretrained_loaded
 
     def evaluate(
         self,

@@ -2,14 +2,12 @@
 evaluate, predict and explain (classification).
 
 The models are built from configs embedded in `trainers/transformers_models.py` (never
-downloaded); pretrained weights come from a file or the local hub cache (see there). The
-loop is plain torch, not HF's Trainer, so cancelling and checkpoints are ours: it
-checks `hooks.should_stop()` before every batch, writes one self-contained checkpoint per
-epoch (`epoch-NNNN.pt`, loaded with `weights_only=True`), and every epoch reseeds its
-generators from (seed, epoch), so a run resumed after epoch k trains epoch k+1 exactly as
-the uninterrupted run does. Optimizer, schedule, warm-up and early stopping mean what
-they mean for timm (`trainers/optim.py`); gradients are clipped to norm 1.0 (transformers
-trained from scratch diverge easily without it); mixed precision runs on CUDA only.
+downloaded); pretrained weights come from a file or the local hub cache (see there).
+Training is trainers/loop.py's, the same plain torch loop as timm's, not HF's Trainer
+(resume, schedule, mixed precision on CUDA, early stopping, checkpoints `epoch-NNNN.pt`
+loaded with `weights_only=True`, cancel within a batch); this adapter supplies the model,
+data, loss and measure of each task, and clips gradients to norm 1.0 (transformers
+trained from scratch diverge easily without it).
 
 - Classification (vit-tiny, vit-base): `trainers/classification_data.py`'s pipeline,
   cross-entropy with the config's label smoothing, accuracy from `classification_report`.
@@ -21,9 +19,6 @@ trained from scratch diverge easily without it); mixed precision runs on CUDA on
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -38,8 +33,8 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 from contract.manifest import ImageEntry, Manifest  # noqa: E402
 from contract.predictions import ClassScore, ImagePrediction  # noqa: E402
+from trainers import loop  # noqa: E402
 from trainers.base import (  # noqa: E402
-    EpochResult,
     EvalReport,
     TrainHooks,
     TrainOutcome,
@@ -51,21 +46,11 @@ from trainers.classification_data import (  # noqa: E402
     build_transform,
     load_rgb,
     make_loader,
-    reseed,
     split_entries,
 )
 from trainers.metrics.classification import classification_report  # noqa: E402
 from trainers.metrics.detection import detection_report  # noqa: E402
-from trainers.optim import (  # noqa: E402
-    EarlyStopping,
-    autocast,
-    deterministic,
-    lr_factor,
-    make_optimizer,
-    restore_rng,
-    rng_state,
-    save_atomic,
-)
+from trainers.optim import autocast  # noqa: E402
 from trainers.transformers_detection import (  # noqa: E402
     DetectionImages,
     collate,
@@ -250,89 +235,80 @@ class _Detection:
 _TASKS: dict[str, _Classification | _Detection] = {"vit": _Classification(), "yolos": _Detection()}
 
 
-def _train_epoch(
-    step: Callable[[Any], tuple[torch.Tensor, int]],
-    model: nn.Module,
-    loader: DataLoader,  # type: ignore[type-arg]
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    device: torch.device,
-    amp: bool,
-    epoch: int,
-    hooks: TrainHooks,
-) -> tuple[float, int] | None:
-    """One pass over `loader`: (mean loss, images), or None when told to stop."""
-    model.train()
-    batches = len(loader)
-    total, counted, images = 0.0, 0, 0
-    pending: torch.Tensor | None = None  # the previous batch's loss, not yet read
-    for batch_no, batch in enumerate(loader, start=1):
-        if hooks.should_stop():
-            return None
-        with autocast(device, amp):
-            loss, n = step(batch)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
-        scaler.step(optimizer)
-        scaler.update()
-        images += n
-        # Read the previous batch's loss: this batch's work is already queued, so the
-        # host never waits for the GPU to finish it.
-        if pending is not None:
-            total += float(pending)
-            counted += 1
-        pending = loss.detach()
-        if counted == 0:
-            total, counted, pending = float(pending), 1, None
-        hooks.progress(epoch, batch_no, batches, {"loss": total / counted})
-    if pending is not None:
-        total += float(pending)
-        counted += 1
-    return total / max(counted, 1), images
-
-
 # --- the trainer ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Start:
-    model: nn.Module
-    meta: dict[str, Any]
-    resume: dict[str, Any] | None
 
 
 @register("transformers")
 class TransformersTrainer:
     framework = "transformers"
 
-    # Where `config["pretrained"]` without a file looks for hub weights (None: the
+    # Where `config.pretrained` without a file looks for hub weights (None: the
     # Hugging Face default cache); tests point it elsewhere.
     hub_cache_dir: Path | None = None
 
-    def _start(self, request: TrainRequest) -> _Start:
-        """The model and checkpoint metadata of a new run, or those of the run resumed."""
+    def train(self, request: TrainRequest, hooks: TrainHooks) -> TrainOutcome:
+        """Train epochs (checkpoint epoch + 1)..config.epochs with trainers/loop.py.
+
+        Raises ValueError for an unknown model, a task the model does not do, no training
+        images, a weights file that does not fit, or a checkpoint of another model or
+        class list.
+        """
+        return loop.train(self, request, hooks)
+
+    @staticmethod
+    def load_checkpoint(path: Path) -> dict[str, Any]:
+        return load_checkpoint(path)
+
+    def prepare(
+        self, request: TrainRequest, resume: dict[str, Any] | None, device: torch.device
+    ) -> loop.Setup:
+        """The model (from `resume`, or new and maybe pretrained), its task's data, loss
+        and measure (`_TASKS`); gradients clipped to GRAD_CLIP_NORM."""
         arch = architecture(request.model_name)
-        classes = list(request.manifest.classes)
+        if request.task_type != arch.task_type:
+            raise ValueError(f"{request.model_name} does {arch.task_type}, not {request.task_type}")
+        task = _TASKS[arch.kind]
         cfg = request.config
-        torch.manual_seed(int(cfg["seed"]))  # the initial weights
-        if request.resume_from:
-            resume = load_checkpoint(request.resume_from)
-            if resume["model_name"] != request.model_name:
-                raise ValueError(
-                    f"The checkpoint holds {resume['model_name']}, not {request.model_name}"
-                )
-            if list(resume["class_names"]) != classes:
-                raise ValueError("The checkpoint was trained on other classes")
+        train_entries = task.entries(request.manifest, "train")
+        if not train_entries:
+            raise ValueError("The dataset has no labelled training images")
+        val_entries = task.entries(request.manifest, "val") or train_entries
+        classes = list(request.manifest.classes)
+        if resume is not None:
             meta = {k: v for k, v in resume.items() if k in _META_KEYS}
-            return _Start(model_from_checkpoint(resume), meta, resume)
-        image_size = int(cfg.get("image_size") or default_image_size(request.model_name))
+            model = model_from_checkpoint(resume)
+        else:
+            model, meta = self._new_model(request, arch)
+        model.to(device)
+        pin = device.type == "cuda"
+        train_loader = task.loader(
+            train_entries, request.data_dir, meta, True, cfg.augmentation, cfg.batch_size,
+            cfg.seed, pin,
+        )  # fmt: skip
+        val_loader = task.loader(
+            val_entries, request.data_dir, meta, False, "none", cfg.batch_size, cfg.seed, pin
+        )
+        criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        return loop.Setup(
+            model,
+            meta,
+            train_loader,
+            loss=lambda batch: task.loss(model, batch, device, criterion),
+            measure=lambda amp: task.measure(model, val_loader, val_entries, classes, device, amp),
+            clip_grad_norm=GRAD_CLIP_NORM,
+        )
+
+    def _new_model(self, request: TrainRequest, arch: Any) -> tuple[nn.Module, dict[str, Any]]:
+        """A new model (pretrained when the config asks and weights are found) and the
+        checkpoint metadata that describes it."""
+        cfg = request.config
+        image_size = cfg.image_size or default_image_size(request.model_name)
+        classes = list(request.manifest.classes)
         model, report = build_model(
             request.model_name,
             classes,
             image_size,
-            pretrained=bool(cfg["pretrained"]),
+            pretrained=cfg.pretrained,
             weights_file=request.pretrained_weights,
             hub_cache_dir=self.hub_cache_dir,
         )
@@ -350,111 +326,7 @@ class TransformersTrainer:
             "pretrained_loaded": report is not None,
             "pretrained_source": report.source if report is not None else None,
         }
-        return _Start(model, meta, None)
-
-    def train(self, request: TrainRequest, hooks: TrainHooks) -> TrainOutcome:
-        """Train epochs (checkpoint epoch + 1)..config["epochs"]; see trainers/base.py.
-
-        Raises ValueError for an unknown model, a task the model does not do, no training
-        images, a weights file that does not fit, or a checkpoint of another model or
-        class list.
-        """
-        arch = architecture(request.model_name)
-        if request.task_type != arch.task_type:
-            raise ValueError(f"{request.model_name} does {arch.task_type}, not {request.task_type}")
-        task = _TASKS[arch.kind]
-        cfg = request.config
-        manifest = request.manifest
-        train_entries = task.entries(manifest, "train")
-        if not train_entries:
-            raise ValueError("The dataset has no labelled training images")
-        val_entries = task.entries(manifest, "val") or train_entries
-        device = torch.device(request.device)
-        seed, epochs = int(cfg["seed"]), int(cfg["epochs"])
-        batch_size = int(cfg["batch_size"])
-
-        start = self._start(request)
-        model, meta, resume = start.model.to(device), start.meta, start.resume
-        pin = device.type == "cuda"
-        train_loader = task.loader(
-            train_entries, request.data_dir, meta, True, cfg["augmentation"], batch_size, seed, pin
-        )
-        val_loader = task.loader(
-            val_entries, request.data_dir, meta, False, "none", batch_size, seed, pin
-        )
-        optimizer = make_optimizer(
-            cfg["optimizer"],
-            model.parameters(),
-            float(cfg["learning_rate"]),
-            float(cfg["weight_decay"]),
-        )
-        amp = device.type == "cuda" and bool(cfg["mixed_precision"])
-        scaler = torch.amp.GradScaler("cuda", enabled=amp)
-        criterion = nn.CrossEntropyLoss(label_smoothing=float(cfg.get("label_smoothing") or 0.0))
-        stopper = EarlyStopping(int(cfg["early_stopping_patience"]))
-        done = 0
-        if resume is not None:
-            optimizer.load_state_dict(resume["optimizer"])
-            scaler.load_state_dict(resume["scaler"])
-            stopper = EarlyStopping(stopper.patience, **resume["early_stopping"])
-            done = int(resume["epoch"])
-            restore_rng(resume["rng"])
-        if done >= epochs:
-            return TrainOutcome(epochs_run=done)
-
-        classes = list(manifest.classes)
-        request.workdir.mkdir(parents=True, exist_ok=True)
-        with deterministic(device):
-            for epoch in range(done + 1, epochs + 1):
-                began = time.perf_counter()
-                reseed(seed, epoch, train_loader)
-                lr = float(cfg["learning_rate"]) * lr_factor(
-                    cfg["scheduler"], epoch - 1, epochs, int(cfg["warmup_epochs"])
-                )
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                ran = _train_epoch(
-                    lambda batch: task.loss(model, batch, device, criterion),
-                    model, train_loader, optimizer, scaler, device, amp, epoch, hooks,
-                )  # fmt: skip
-                if ran is None or hooks.should_stop():
-                    return TrainOutcome(epochs_run=epoch - 1, cancelled=True)
-                loss, images_seen = ran
-                report = task.measure(model, val_loader, val_entries, classes, device, amp)
-                stopper.update(epoch, report.primary_value)
-                checkpoint = request.workdir / f"epoch-{epoch:04d}.pt"
-                save_atomic(
-                    meta
-                    | {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict(),
-                        "scheduler": {"name": cfg["scheduler"], "epoch": epoch, "lr": lr},
-                        "epoch": epoch,
-                        "config": dict(cfg),
-                        "early_stopping": stopper.state(),
-                        "rng": rng_state(),
-                        "validation": report.metrics,
-                    },
-                    checkpoint,
-                )
-                train_metrics = {"loss": loss, "lr": lr}
-                if cfg["pretrained"]:
-                    train_metrics["pretrained_loaded"] = float(meta["pretrained_loaded"])
-                hooks.epoch_end(
-                    EpochResult(
-                        epoch=epoch,
-                        total_epochs=epochs,
-                        train_metrics=train_metrics,
-                        validation=report,
-                        checkpoint=checkpoint,
-                        seconds=time.perf_counter() - began,
-                        images_seen=images_seen,
-                    )
-                )
-                if stopper.should_stop:
-                    return TrainOutcome(epochs_run=epoch, stopped_early=True)
-        return TrainOutcome(epochs_run=epochs)
+        return model, meta
 
     def evaluate(
         self,

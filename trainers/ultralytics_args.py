@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import catalog
+from contract.training_config import TrainingConfig
 
 TASKS = {
     "object_detection": "detect",
@@ -79,16 +80,16 @@ _AUGMENT: dict[str, dict[str, Any]] = {
 }
 
 
-def image_size(model_name: str, config: dict[str, Any]) -> int:
+def image_size(model_name: str, config: TrainingConfig) -> int:
     """The square input size: the config's, else the catalog's default for the model."""
-    if config.get("image_size"):
-        return int(config["image_size"])
+    if config.image_size:
+        return config.image_size
     info = catalog.find("ultralytics", model_name)
     return info.default_image_size if info is not None else 640
 
 
-def _schedule(config: dict[str, Any]) -> dict[str, Any]:
-    scheduler = config.get("scheduler", "cosine")
+def _schedule(config: TrainingConfig) -> dict[str, Any]:
+    scheduler = config.scheduler
     if scheduler == "none":
         return {"cos_lr": False, "lrf": 1.0}  # a constant learning rate
     if scheduler == "cosine":
@@ -99,29 +100,29 @@ def _schedule(config: dict[str, Any]) -> dict[str, Any]:
 def train_args(
     model_name: str,
     task_type: str,
-    config: dict[str, Any],
+    config: TrainingConfig,
     data: Path,
     save_dir: Path,
     device: str,
 ) -> dict[str, Any]:
     """Keyword arguments for `YOLO(...).train()` (also what a resumed run's checkpoint
     gets written into, so a resumed run trains with the same settings)."""
-    augmentation = config.get("augmentation", "standard")
+    augmentation = config.augmentation
     args: dict[str, Any] = {
         "data": str(data),
         "task": TASKS[task_type],
-        "epochs": int(config["epochs"]),
-        "batch": int(config["batch_size"]),
+        "epochs": config.epochs,
+        "batch": config.batch_size,
         "imgsz": image_size(model_name, config),
-        "optimizer": _OPTIMIZERS[config.get("optimizer", "adamw")],
-        "lr0": float(config["learning_rate"]),
-        "weight_decay": float(config.get("weight_decay", 0.0005)),
-        "warmup_epochs": float(config.get("warmup_epochs", 0)),
-        "seed": int(config.get("seed", 0)),
+        "optimizer": _OPTIMIZERS[config.optimizer],
+        "lr0": config.learning_rate,
+        "weight_decay": config.weight_decay,
+        "warmup_epochs": float(config.warmup_epochs),
+        "seed": config.seed,
         "deterministic": True,
         # Early stopping is ours (on our primary metric), not Ultralytics' fitness.
         "patience": 0,
-        "amp": bool(config.get("mixed_precision", False)) and device == "cuda",
+        "amp": config.mixed_precision and device == "cuda",
         "device": "0" if device == "cuda" else "cpu",
         "workers": 0,
         "project": str(save_dir.parent),
@@ -137,5 +138,5 @@ def train_args(
         **_AUGMENT[augmentation],
     }
     if task_type != "image_classification":
-        args["mosaic"] = 0.0 if augmentation == "none" else float(config.get("mosaic", 1.0))
+        args["mosaic"] = 0.0 if augmentation == "none" else config.mosaic
     return args

@@ -9,7 +9,9 @@ Ultralytics runs its own loop; we drive it through its callbacks:
   classification; Ultralytics' own numbers ride along under "yolo/"), report the epoch
   and apply early stopping on our primary metric.
 Ultralytics' final validation of best.pt (a second `on_fit_epoch_end` for the last
-epoch) is switched off: the function picks the best epoch from our reports.
+epoch) is switched off: the best epoch is ours, decided here on our primary metric
+(`EpochResult.is_best`). It reads the same typed `TrainingConfig` as the torch loop
+(trainers/ultralytics_args.py maps it onto Ultralytics' arguments).
 
 Resuming sets the checkpoint's train arguments to this attempt's data, folder and config
 and lets Ultralytics resume it (`train(resume=...)`): model, EMA, optimizer and epoch
@@ -28,6 +30,7 @@ from trainers import offline
 
 offline.apply()  # before Ultralytics is imported anywhere
 
+from contract.best_epoch import beats  # noqa: E402
 from contract.manifest import Manifest  # noqa: E402
 from contract.predictions import ImagePrediction  # noqa: E402
 from trainers.base import (  # noqa: E402
@@ -96,8 +99,8 @@ class _Run:
         self.request = request
         self.hooks = hooks
         self.meta = meta
-        self.total = int(request.config["epochs"])
-        self.patience = int(request.config.get("early_stopping_patience", 0))
+        self.total = request.config.epochs
+        self.patience = request.config.early_stopping_patience
         self.last_epoch = int(meta.get("epoch", 0))  # the last epoch reported (1-based)
         self.stopped_early = False
         self.batch = 0
@@ -148,13 +151,10 @@ class _Run:
         train_metrics = {k.removeprefix("train/"): float(v) for k, v in losses.items()}
         train_metrics["loss"] = float(sum(train_metrics.values()))
         train_metrics["lr"] = float(trainer.optimizer.param_groups[0]["lr"])
-        # Early stopping on our primary metric; its state travels in the checkpoint.
+        # Early stopping on our primary metric, and whether this epoch is the best (the
+        # one rule, contract/best_epoch.py); its state travels in the checkpoint.
         stop = dict(meta.get("early_stopping") or {"best": None, "bad_epochs": 0})
-        better = stop["best"] is None or (
-            report.primary_value > stop["best"]
-            if report.direction == "maximize"
-            else report.primary_value < stop["best"]
-        )
+        better = beats(report.primary_value, stop["best"], report.direction != "minimize")
         stop = {"best": report.primary_value, "bad_epochs": 0} if better else stop
         if not better:
             stop["bad_epochs"] += 1
@@ -170,6 +170,7 @@ class _Run:
                 checkpoint=checkpoint,
                 seconds=time.time() - self.epoch_start,
                 images_seen=len(trainer.train_loader.dataset),
+                is_best=better,
             )
         )
         self.last_epoch = epoch
@@ -222,7 +223,7 @@ class UltralyticsTrainer:
             model = YOLO(f"{request.model_name}.yaml", task=TASKS[request.task_type])
             train_kwargs = dict(args)
             weights = request.pretrained_weights
-            if request.config.get("pretrained") and weights is not None and weights.is_file():
+            if request.config.pretrained and weights is not None and weights.is_file():
                 train_kwargs["pretrained"] = str(weights)  # what matches in shape is transferred
             else:
                 train_kwargs["pretrained"] = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,10 +47,10 @@ def _invalid(field: str, message: str, code: str = "invalid_config") -> Unproces
     )
 
 
-def validated_config(req: TrainingJobCreate, task_type: str) -> dict[str, Any]:
+def validated_config(req: TrainingJobCreate, task_type: str) -> training_config.TrainingConfig:
     """The complete config the job will run with; 422 naming every bad field."""
     try:
-        return training_config.validate(req.framework, task_type, req.config, req.preset)
+        return training_config.parse(req.framework, task_type, req.config, req.preset)
     except training_config.ConfigError as exc:
         first = exc.errors[0]
         raise Unprocessable(
@@ -106,9 +105,9 @@ def create(db: Session, settings: Settings, user: User, req: TrainingJobCreate) 
         framework=req.framework,
         model_name=req.model_name,
         task_type=task_type,
-        config=config,
+        config=config.stored(),
         pretrained_weight_id=weight_id,
-        total_epochs=config["epochs"],
+        total_epochs=config.epochs,
         **req.job_fields(admitted),
     )
     db.add(job)

@@ -84,7 +84,7 @@ def resolve(
             config=config,
         )
         # Job creation's own config gate, on exactly the body we hand out.
-        req.config = training.validated_config(req, task)
+        req.config = training.validated_config(req, task).stored()
         r.body = req.model_dump(
             mode="json", include={"name", "dataset_id", "framework", "model_name", "task_type",
                                   "config"}

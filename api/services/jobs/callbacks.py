@@ -10,7 +10,6 @@ number within it; the rules:
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from api.services import webhooks
 from api.services.jobs import attempts, events, progress, slots
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
+from contract.best_epoch import beats
 from contract.jobs import (
     ArtifactRequest,
     ArtifactUrls,
@@ -34,7 +34,6 @@ from contract.jobs import (
     Heartbeat,
     Validation,
 )
-from contract.non_finite import as_float
 
 
 def job_of(db: Session, claims: JobClaims, lock: bool = False) -> Any:
@@ -251,18 +250,6 @@ def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactReque
     return ArtifactUrls(urls=urls, keys=keys)
 
 
-def _beats(value: float | str, best: Any, maximize: bool) -> bool:
-    """Whether an epoch's primary metric is the best so far. Values may be "nan", "inf",
-    "-inf" (contract/non_finite.py): a NaN beats nothing but the absence of a best, and
-    any number beats a NaN best, so a run that diverged and recovered keeps a real best."""
-    if best is None:
-        return True
-    new, old = as_float(value), as_float(best)
-    if math.isnan(new) or math.isnan(old):
-        return math.isnan(old) and not math.isnan(new)
-    return new > old if maximize else new < old
-
-
 def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
     """One epoch's validation of a training job: stored (once per epoch), best tracked.
     For a test run: its measured metrics (sent once, at the end)."""
@@ -289,7 +276,11 @@ def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
         job.primary_metric_direction = body.primary_metric_direction
     maximize = job.primary_metric_direction != "minimize"
     best = job.best_metrics or {}
-    is_best = _beats(body.primary_metric_value, best.get(body.primary_metric_name), maximize)
+    # The worker's training loop decides (it copies best.ckpt on its own word); a caller
+    # that does not say gets the same rule applied here.
+    is_best = body.is_best
+    if is_best is None:
+        is_best = beats(body.primary_metric_value, best.get(body.primary_metric_name), maximize)
     row = db.scalar(
         select(TrainingValidationResult).where(
             TrainingValidationResult.training_job_id == job.id,
