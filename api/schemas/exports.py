@@ -99,8 +99,11 @@ class ExportJobRead(JobRead):
         latency = info.get("latency_ms")
         if isinstance(latency, dict):  # the exporter's {median_ms, p95_ms, ...}
             latency = latency.get("median_ms")
-        number = isinstance(latency, int | float) and not isinstance(latency, bool)
-        self.latency_median_ms = float(latency) if number else None
+        self.latency_median_ms = (
+            float(latency)
+            if isinstance(latency, int | float) and not isinstance(latency, bool)
+            else None
+        )
         passed = (self.validation_metrics or {}).get("passed")
         self.validation_passed = passed if isinstance(passed, bool) else None
         return self
