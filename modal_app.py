@@ -119,7 +119,7 @@ INFERENCE_MAX_MODELS = 8
 inference_image = (
     modal.Image.debian_slim(python_version="3.11")
     .pip_install("onnxruntime-gpu>=1.18", "numpy>=1.26", "pillow>=10.3", "httpx>=0.27")
-    .add_local_python_source("vap_runtime")
+    .add_local_python_source("vap_runtime", "contract")  # contract.checksums: stdlib only
 )
 
 
@@ -150,10 +150,9 @@ class Inference:
         return self._model(model).predict(image, **params)  # type: ignore[no-any-return]
 
     def _model(self, ref: dict[str, Any]) -> Any:
-        import hashlib
-
         import httpx
 
+        from contract.checksums import sha256_of
         from vap_runtime import Model
 
         key = str(ref["checksum_sha256"])
@@ -168,7 +167,7 @@ class Inference:
             model_file = staging / Path(json.loads(metadata)["model_file"]).name
             response = httpx.get(ref["model_url"], timeout=300).raise_for_status()
             model_file.write_bytes(response.content)
-            if len(key) == 64 and hashlib.sha256(model_file.read_bytes()).hexdigest() != key:
+            if len(key) == 64 and sha256_of(model_file) != key:
                 raise ValueError("the downloaded model does not match its sha256")
             (staging / "metadata.json").write_bytes(metadata)
             staging.rename(folder)
