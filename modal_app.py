@@ -57,12 +57,17 @@ def capabilities() -> dict[str, Any]:
     return report
 
 
+def _run(spec: dict[str, Any]) -> int:
+    """One JobSpec through functions/harness.py, the path every runner takes."""
+    from functions.harness import run_spec
+
+    return run_spec(spec)
+
+
 @app.function(timeout=10 * MINUTES, retries=RETRIES)
 def diagnostic(spec: dict[str, Any]) -> int:
     """Exercises dispatch only: heartbeats, events, done (no GPU)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 # The GPU functions. Each runs one JobSpec through `functions/` exactly as the local and
@@ -71,33 +76,25 @@ def diagnostic(spec: dict[str, Any]) -> int:
 @app.function(gpu=GPU, timeout=TIMEOUT, retries=RETRIES)
 def train(spec: dict[str, Any]) -> int:
     """Train a model (functions/train.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def evaluate(spec: dict[str, Any]) -> int:
     """A test run: measure a checkpoint on a labelled dataset (functions/evaluate.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def infer(spec: dict[str, Any]) -> int:
     """Predictions on images or a dataset (functions/infer.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def export(spec: dict[str, Any]) -> int:
     """Export a checkpoint, optimise, validate and package it (functions/export.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 FUNCTIONS = {
