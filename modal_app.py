@@ -57,12 +57,17 @@ def capabilities() -> dict[str, Any]:
     return report
 
 
+def _run(spec: dict[str, Any]) -> int:
+    """One JobSpec through functions/harness.py, the path every runner takes."""
+    from functions.harness import run_spec
+
+    return run_spec(spec)
+
+
 @app.function(timeout=10 * MINUTES, retries=RETRIES)
 def diagnostic(spec: dict[str, Any]) -> int:
     """Exercises dispatch only: heartbeats, events, done (no GPU)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 # The GPU functions. Each runs one JobSpec through `functions/` exactly as the local and
@@ -71,33 +76,25 @@ def diagnostic(spec: dict[str, Any]) -> int:
 @app.function(gpu=GPU, timeout=TIMEOUT, retries=RETRIES)
 def train(spec: dict[str, Any]) -> int:
     """Train a model (functions/train.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def evaluate(spec: dict[str, Any]) -> int:
     """A test run: measure a checkpoint on a labelled dataset (functions/evaluate.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def infer(spec: dict[str, Any]) -> int:
     """Predictions on images or a dataset (functions/infer.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 @app.function(gpu=GPU, timeout=2 * 60 * MINUTES, retries=RETRIES)
 def export(spec: dict[str, Any]) -> int:
     """Export a checkpoint, optimise, validate and package it (functions/export.py)."""
-    from functions.runtime import run_spec
-
-    return run_spec(spec)
+    return _run(spec)
 
 
 FUNCTIONS = {
@@ -119,7 +116,7 @@ INFERENCE_MAX_MODELS = 8
 inference_image = (
     modal.Image.debian_slim(python_version="3.11")
     .pip_install("onnxruntime-gpu>=1.18", "numpy>=1.26", "pillow>=10.3", "httpx>=0.27")
-    .add_local_python_source("vap_runtime")
+    .add_local_python_source("vap_runtime", "contract")  # contract.checksums: stdlib only
 )
 
 
@@ -150,10 +147,9 @@ class Inference:
         return self._model(model).predict(image, **params)  # type: ignore[no-any-return]
 
     def _model(self, ref: dict[str, Any]) -> Any:
-        import hashlib
-
         import httpx
 
+        from contract.checksums import sha256_of
         from vap_runtime import Model
 
         key = str(ref["checksum_sha256"])
@@ -168,7 +164,7 @@ class Inference:
             model_file = staging / Path(json.loads(metadata)["model_file"]).name
             response = httpx.get(ref["model_url"], timeout=300).raise_for_status()
             model_file.write_bytes(response.content)
-            if len(key) == 64 and hashlib.sha256(model_file.read_bytes()).hexdigest() != key:
+            if len(key) == 64 and sha256_of(model_file) != key:
                 raise ValueError("the downloaded model does not match its sha256")
             (staging / "metadata.json").write_bytes(metadata)
             staging.rename(folder)

@@ -17,7 +17,7 @@ from contract.non_finite import Metric, json_safe
 CONTRACT_VERSION = 1
 
 JobKindName = Literal["training", "test_run", "inference", "export", "diagnostic"]
-# The function each kind runs (`python -m functions.<name>`, Modal function <name>).
+# The function each kind runs (functions/<name>.py; the Modal function <name>).
 FUNCTION_FOR_KIND: dict[str, str] = {
     "training": "train",
     "test_run": "evaluate",

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+from contract.checksums import sha256_of
 from exporters.registry import ExportOptions, SourceModel
 
 FORMAT_VERSION = "1.0"
 METADATA_FILE = "metadata.json"
 _DTYPES = {"float": "float32", "double": "float64"}  # ONNX Runtime's names -> numpy's
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def onnx_io(model_file: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -242,7 +242,7 @@ def _describe_model_file(
 ) -> None:
     """Metadata was built from the reference ONNX graph: make the file fields and the
     input (when preprocessing is embedded) those of the model file itself."""
-    from exporters.metadata import sha256_of
+    from contract.checksums import sha256_of
 
     model_file = written.model_file
     metadata["model_file"] = model_file.name

@@ -12,15 +12,12 @@ An export is short and has no checkpoint of its own: a retried attempt starts ov
 
 from __future__ import annotations
 
-import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
 
-from functions.client import JobClient, load_spec
-from functions.runtime import run_spec
-from trainers import offline
+from functions import inputs
+from functions.client import JobClient, put_file
+from functions.harness import Finished
 
 PACKAGES = {  # artifact name -> (builder in exporters.package, file name)
     "package": ("build_package", "package.zip"),
@@ -32,26 +29,13 @@ PACKAGES = {  # artifact name -> (builder in exporters.package, file name)
 CALIBRATION_IMAGES = 200
 
 
-def run(client: JobClient) -> int:
-    offline.apply()
-    spec, config = client.spec, client.spec.config
-    client.listen_for_termination()
-    with tempfile.TemporaryDirectory(prefix=f"vap-export-{spec.job_id[:8]}-") as tmp:
-        work = Path(tmp)
-        try:
-            outcome = _export(client, config, work)
-        except Exception as exc:
-            if client.cancelled:
-                return 0
-            client.event("log", level="error", message=traceback.format_exc()[-4000:])
-            client.done("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-            return 1
-    if client.cancelled or outcome is None:
-        return 0
+def run(client: JobClient, work: Path) -> Finished | None:
+    outcome = _export(client, client.spec.config, work)
+    if outcome is None:
+        return None
     validation = outcome.get("validation")
     if validation is not None and not validation["passed"]:
-        client.done(
-            "failed",
+        return Finished(
             error=(
                 f"validation: {validation['metric']} dropped by {validation['drop']:.4f} "
                 f"({validation['checkpoint']:.4f} -> {validation['exported']:.4f}), "
@@ -59,14 +43,11 @@ def run(client: JobClient) -> int:
             ),
             metrics={"exported": validation["exported"], "checkpoint": validation["checkpoint"]},
         )
-        return 1
-    client.done("completed", metrics={"size_bytes": outcome["size_bytes"]})
-    return 0
+    return Finished(metrics={"size_bytes": outcome["size_bytes"]})
 
 
 def _export(client: JobClient, config: dict[str, Any], work: Path) -> dict[str, Any] | None:
     from exporters.registry import export
-    from functions import inputs
 
     spec = client.spec
     validate = bool(config.get("validate", True))
@@ -140,7 +121,7 @@ def _validate(
 ) -> dict[str, Any]:
     """The checkpoint and the exported model on the same validation split."""
     from exporters import predictor as exported
-    from functions import export_check, inputs, results
+    from functions import export_check, results
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
@@ -184,12 +165,6 @@ def _upload(client: JobClient, result: Any, packages: dict[str, Path]) -> dict[s
     """Every file of the export and the packages, by file name -> storage key."""
     files = {p.name: p for p in result.files} | {p.name: p for p in packages.values()}
     urls = client.artifact_urls(sorted(files))
-    from functions.client import put_file
-
     for name, path in files.items():
         put_file(urls.urls[name], path)
     return dict(urls.keys)
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_spec(load_spec(sys.argv)))

@@ -5,23 +5,18 @@ overlays for classification when asked)."""
 
 from __future__ import annotations
 
-import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
 
-from functions.client import JobClient, load_spec
-from functions.runtime import run_spec
-from trainers import offline
+from functions import inputs, results
+from functions.client import JobClient
+from functions.harness import Finished
 
 _BATCH = 32  # images per predict call: progress and cancel between batches
 
 
 def _images(client: JobClient, work: Path) -> list[tuple[str, Path]]:
     """(image id, local file) of every image the job reads."""
-    from functions import inputs, results
-
     spec = client.spec
     uploaded = sorted(k for k in spec.inputs if k.startswith("image:"))
     if uploaded:
@@ -36,58 +31,39 @@ def _images(client: JobClient, work: Path) -> list[tuple[str, Path]]:
     return [(i.path, files / i.path) for i in manifest.images if i.split == split]
 
 
-def run(client: JobClient) -> int:
-    offline.apply()
-    from functions import inputs, results
+def run(client: JobClient, work: Path) -> Finished | None:
     from trainers.base import get_trainer
 
     spec, config = client.spec, client.spec.config
-    client.listen_for_termination()
-    with tempfile.TemporaryDirectory(prefix=f"vap-infer-{spec.job_id[:8]}-") as tmp:
-        work = Path(tmp)
-        try:
-            images = _images(client, work)
-            checkpoint = inputs.fetch_checkpoint(client, work / "model.ckpt")
-            trainer = get_trainer(spec.framework or "")
-            device = inputs.device(client.spec)
-            predictions: list[dict[str, Any]] = []
-            for start in range(0, len(images), _BATCH):
-                batch = images[start : start + _BATCH]
-                found = trainer.predict(
-                    checkpoint, [p for _, p in batch], device,
-                    confidence=float(config.get("confidence", 0.25)),
-                    top_k=int(config.get("top_k", 5)),
-                )  # fmt: skip
-                for (image_id, _), pred in zip(batch, found, strict=True):
-                    predictions.append(pred.model_copy(update={"image_id": image_id}).model_dump())
-                client.heartbeat(
-                    progress=90 * len(predictions) / max(1, len(images)),
-                    message=f"{len(predictions)}/{len(images)} images",
-                )
-                if client.cancelled:
-                    return 0
-            local = dict(images)
-            xai = bool(config.get("enable_xai")) and spec.task_type == "image_classification"
+    images = _images(client, work)
+    checkpoint = inputs.fetch_checkpoint(client, work / "model.ckpt")
+    trainer = get_trainer(spec.framework or "")
+    device = inputs.device(client.spec)
+    predictions: list[dict[str, Any]] = []
+    for start in range(0, len(images), _BATCH):
+        batch = images[start : start + _BATCH]
+        found = trainer.predict(
+            checkpoint, [p for _, p in batch], device,
+            confidence=float(config.get("confidence", 0.25)),
+            top_k=int(config.get("top_k", 5)),
+        )  # fmt: skip
+        for (image_id, _), pred in zip(batch, found, strict=True):
+            predictions.append(pred.model_copy(update={"image_id": image_id}).model_dump())
+        client.heartbeat(
+            progress=90 * len(predictions) / max(1, len(images)),
+            message=f"{len(predictions)}/{len(images)} images",
+        )
+        if client.cancelled:
+            return None
+    local = dict(images)
+    xai = bool(config.get("enable_xai")) and spec.task_type == "image_classification"
 
-            def picture(item: dict[str, Any], out: Path) -> Path:
-                image = local[item["image_id"]]
-                return results.picture(trainer, checkpoint, device, xai, image, out, item)
+    def picture(item: dict[str, Any], out: Path) -> Path:
+        image = local[item["image_id"]]
+        return results.picture(trainer, checkpoint, device, xai, image, out, item)
 
-            results.publish(
-                client, work, spec.task_type or "", predictions, picture,
-                int(config.get("max_visualizations", 20)),
-            )  # fmt: skip
-        except Exception as exc:
-            if client.cancelled:
-                return 0
-            client.event("log", level="error", message=traceback.format_exc()[-4000:])
-            client.done("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-            return 1
-    if client.cancelled:
-        return 0
-    client.done("completed", metrics={"images": len(predictions)})
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_spec(load_spec(sys.argv)))
+    results.publish(
+        client, work, spec.task_type or "", predictions, picture,
+        int(config.get("max_visualizations", 20)),
+    )  # fmt: skip
+    return Finished(metrics={"images": len(predictions)})

@@ -9,22 +9,21 @@ hard links into the cache.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from contract.checksums import sha256_of
 from contract.jobs import JobSpec
 from contract.manifest import Snapshot
 from functions.client import JobClient
+from functions.retries import check, retried
 
 _PARALLEL = 8
-_RETRY_DELAYS = (0.5, 1, 2, 4, 8)
 
 
 class InputError(Exception):
@@ -42,32 +41,25 @@ def download(url: str, dest: Path, sha256: str | None = None) -> Path:
     """GET `url` into `dest` (atomically), retrying transient failures; InputError when
     the bytes do not hash to `sha256`."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for delay in (*_RETRY_DELAYS, None):
+    where = f"GET {url.split('?')[0]}"
+
+    def attempt() -> Path:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
         try:
-            digest = hashlib.sha256()
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
             with os.fdopen(fd, "wb") as out, httpx.stream("GET", url, timeout=120) as r:
-                if r.status_code >= 400:
-                    if r.status_code < 500:
-                        raise InputError(f"GET {url.split('?')[0]}: {r.status_code}")
-                    raise httpx.TransportError(f"{r.status_code}")
+                if check(r).status_code >= 400:
+                    raise InputError(f"{where}: {r.status_code}")
                 for chunk in r.iter_bytes(1024 * 1024):
-                    digest.update(chunk)
                     out.write(chunk)
-            if sha256 and digest.hexdigest() != sha256:
-                os.unlink(tmp)
+            if sha256 and sha256_of(Path(tmp)) != sha256:
                 raise InputError(f"{dest.name}: its bytes do not match the snapshot's sha256")
             os.replace(tmp, dest)
             return dest
-        except httpx.TransportError:
-            Path(tmp).unlink(missing_ok=True)
-            if delay is None:
-                break
-            time.sleep(delay)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    raise InputError(f"GET {url.split('?')[0]}: no answer after {len(_RETRY_DELAYS)} retries")
+
+    return retried(attempt, where, InputError)
 
 
 def _cached(url: str, sha256: str) -> Path:

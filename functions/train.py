@@ -13,18 +13,15 @@ its way.
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
 import time
-import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contract.training_config import TrainingConfig
-from functions.client import JobClient, load_spec, put_file
-from functions.runtime import run_spec
-from trainers import offline
+from functions import inputs
+from functions.client import JobClient, put_file
+from functions.harness import Finished
 
 if TYPE_CHECKING:
     from trainers.base import EpochResult
@@ -140,67 +137,47 @@ def _upload_and_remove(url: str, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def run(client: JobClient) -> int:
-    offline.apply()  # before any framework is imported
-    from functions import inputs
+def run(client: JobClient, work: Path) -> Finished | None:
     from trainers.base import TrainRequest, get_trainer
 
     spec = client.spec
-    client.listen_for_termination()
-    with tempfile.TemporaryDirectory(prefix=f"vap-train-{spec.job_id[:8]}-") as tmp:
-        work = Path(tmp)
-        try:
-            config = TrainingConfig.model_validate(spec.config)  # fails the job if it does not fit
-            client.event("log", message=f"attempt {spec.attempt}: fetching the dataset snapshot")
-            snapshot = inputs.fetch_snapshot(client, work / "data")
-            weights = inputs.fetch(client, "weights", work / "weights" / "pretrained.bin")
-            resume = None
-            if spec.resume is not None:
-                resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
-                client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
-            device = inputs.device(client.spec)
-            reporter = Reporter(client, config.epochs, background=device == "cuda")
-            request = TrainRequest(
-                model_name=spec.model or "",
-                task_type=spec.task_type or snapshot.manifest.task_type,
-                manifest=snapshot.manifest,
-                data_dir=work / "data" / "files",
-                config=config,
-                workdir=work / "run",
-                device=device,
-                pretrained_weights=weights,
-                resume_from=resume,
-            )
-            request.workdir.mkdir(parents=True, exist_ok=True)
-            client.event("log", message=f"training {spec.model} on {device}, "
-                         f"{len(snapshot.manifest.images)} images")  # fmt: skip
-            try:
-                outcome = get_trainer(spec.framework or "").train(request, reporter)
-                if not (outcome.cancelled or client.cancelled):
-                    reporter.finish_uploads()  # the last epoch's checkpoint, before `done`
-            finally:
-                reporter.close()
-        except Exception as exc:  # the job fails saying why; the traceback goes to the log
-            if client.cancelled:
-                return 0
-            tail = traceback.format_exc()[-4000:]
-            client.event("log", level="error", message=tail)
-            client.done("failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-            return 1
-    if outcome.cancelled or client.cancelled:
-        return 0  # the API knows: it cancelled us (or the machine is going away)
-    client.done(
-        "completed",
+    config = TrainingConfig.model_validate(spec.config)  # the job fails if it does not fit
+    client.event("log", message=f"attempt {spec.attempt}: fetching the dataset snapshot")
+    snapshot = inputs.fetch_snapshot(client, work / "data")
+    weights = inputs.fetch(client, "weights", work / "weights" / "pretrained.bin")
+    resume = None
+    if spec.resume is not None:
+        resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
+        client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
+    device = inputs.device(client.spec)
+    reporter = Reporter(client, config.epochs, background=device == "cuda")
+    request = TrainRequest(
+        model_name=spec.model or "",
+        task_type=spec.task_type or snapshot.manifest.task_type,
+        manifest=snapshot.manifest,
+        data_dir=work / "data" / "files",
+        config=config,
+        workdir=work / "run",
+        device=device,
+        pretrained_weights=weights,
+        resume_from=resume,
+    )
+    request.workdir.mkdir(parents=True, exist_ok=True)
+    client.event("log", message=f"training {spec.model} on {device}, "
+                 f"{len(snapshot.manifest.images)} images")  # fmt: skip
+    try:
+        outcome = get_trainer(spec.framework or "").train(request, reporter)
+        if outcome.cancelled or client.cancelled:
+            return None  # the API knows: it cancelled us (or the machine is going away)
+        reporter.finish_uploads()  # the last epoch's checkpoint, before `done`
+    finally:
+        reporter.close()
+    return Finished(
         metrics={
             **reporter.primary,
             "best_epoch": reporter.best_epoch,
             "epochs_run": outcome.epochs_run,
             "stopped_early": outcome.stopped_early,
             "callback_seconds": round(reporter.callback_seconds, 3),
-        },
+        }
     )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_spec(load_spec(sys.argv)))

@@ -1,4 +1,4 @@
-"""The local runner (the default): `python -m functions.<name> SPEC_FILE` as a child
+"""The local runner (the default): `python -m functions SPEC_FILE` as a child
 process of the API, in its own process group so cancel stops everything it started.
 
 The worker interpreter is LOCAL_WORKER_PYTHON when set: a Python of its own worker
@@ -29,7 +29,7 @@ from api.services.jobs.runners.base import (
 )
 from api.settings import Settings
 from contract.capabilities import WorkerCapabilities
-from contract.jobs import FUNCTION_FOR_KIND, JobSpec
+from contract.jobs import JobSpec
 
 _SECRET_PREFIXES = ("DATABASE_", "SECRET_KEY", "S3_", "AWS_", "ANTHROPIC_", "MODAL_TOKEN")
 _GRACE_SECONDS = 5.0
@@ -73,7 +73,7 @@ class LocalRunner(Runner):
         log = open(folder / f"attempt-{spec.attempt}.log", "ab")  # noqa: SIM115 - the child owns it
         try:
             proc = subprocess.Popen(
-                [self.python, "-m", f"functions.{FUNCTION_FOR_KIND[spec.kind]}", str(spec_file)],
+                [self.python, "-m", "functions", str(spec_file)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
