@@ -65,6 +65,16 @@ def _admin_connect():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session", autouse=True)
+def data_dir() -> Iterator[Path]:
+    """The session's data folder (storage, workers' files, live APIs' logs), removed at
+    the end: a few GB a session, which repeated runs would otherwise pile up in /tmp."""
+    yield DATA_DIR
+    import shutil
+
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str]:
     """A fresh database for this test session, migrated to head, dropped afterwards."""
     from api.db import migrate

@@ -2,8 +2,10 @@
 // each chart with a table of the days that had calls as its text equivalent.
 import { useId, useMemo } from "react";
 import type { components } from "../api/schema";
+import { useSearchParams } from "../api/searchParams";
 import "./DailyUsage.css";
 import { LineChart } from "./LineChart";
+import { SelectField } from "./SelectField";
 
 export type UsageDay = components["schemas"]["UsageDay"];
 
@@ -13,6 +15,39 @@ export const PERIODS = [7, 30, 90] as const;
 export function periodOf(params: URLSearchParams): number {
   const days = Number(params.get("days"));
   return (PERIODS as readonly number[]).includes(days) ? days : 30;
+}
+
+/** The period chosen in the URL (`days`), and the filter bar that chooses it and reads
+ *  the usage again. */
+export function usePeriod(): number {
+  const [params] = useSearchParams();
+  return periodOf(params);
+}
+
+export function PeriodFilter({ onRefresh }: { onRefresh: () => void }) {
+  const [params, setParams] = useSearchParams();
+  return (
+    <div className="filters">
+      <SelectField
+        label="Period"
+        value={String(periodOf(params))}
+        onChange={(e) => {
+          const next = new URLSearchParams(params);
+          next.set("days", e.target.value);
+          setParams(next);
+        }}
+      >
+        {PERIODS.map((p) => (
+          <option key={p} value={p}>
+            Last {p} days
+          </option>
+        ))}
+      </SelectField>
+      <button type="button" className="secondary small" onClick={onRefresh}>
+        Refresh usage
+      </button>
+    </div>
+  );
 }
 
 function ms(value: number | null): string {

@@ -1,15 +1,12 @@
 import { useEffect } from "react";
-import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
-import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
+import { DailyUsage, PeriodFilter, usePeriod } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
-import { SelectField } from "../../components/SelectField";
 
 /** The deployment's calls, errors and latency per UTC day; the period is in the URL. */
 export function Usage({ deploymentId, calls = 0 }: { deploymentId: string; calls?: number }) {
-  const [params, setParams] = useSearchParams();
-  const days = periodOf(params);
+  const days = usePeriod();
   const usage = useQuery(
     (api) =>
       api.GET("/v1/deployments/{deployment_id}/usage/daily", {
@@ -24,26 +21,7 @@ export function Usage({ deploymentId, calls = 0 }: { deploymentId: string; calls
   return (
     <section className="card" aria-labelledby="deployment-usage">
       <h2 id="deployment-usage">Usage</h2>
-      <div className="filters">
-        <SelectField
-          label="Period"
-          value={String(days)}
-          onChange={(e) => {
-            const next = new URLSearchParams(params);
-            next.set("days", e.target.value);
-            setParams(next);
-          }}
-        >
-          {PERIODS.map((p) => (
-            <option key={p} value={p}>
-              Last {p} days
-            </option>
-          ))}
-        </SelectField>
-        <button type="button" className="secondary small" onClick={usage.reload}>
-          Refresh usage
-        </button>
-      </div>
+      <PeriodFilter onRefresh={usage.reload} />
       <ErrorMessage error={usage.error} />
       {usage.loading && !usage.data ? <Loading what="Loading usage" /> : null}
       {usage.data ? <DailyUsage days={usage.data.days} what="this deployment" /> : null}

@@ -1,11 +1,12 @@
 // Start a test run: a completed training job's checkpoint measured on a ready dataset
 // (by default the one it trained on). The chosen model and dataset live in the URL
 // (`?training_job=`, `?dataset=`), so the results screen can link here with its model.
-import { type FormEvent, type ReactNode, useId, useState } from "react";
+import { type FormEvent, type ReactNode, useState } from "react";
 import { useNavigate } from "react-router";
 import { useSearchParams } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
+import { SelectField } from "../../components/SelectField";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Field } from "../../components/Field";
 
@@ -195,14 +196,10 @@ export function StartTestRunForm() {
   );
 }
 
-/** A labelled select with the API's message for it beside it. */
+/** SelectField, told the chosen value rather than the change event. */
 function Select({
-  label,
-  value,
-  error,
-  hint,
   onChange,
-  children,
+  ...field
 }: {
   label: string;
   value: string;
@@ -211,30 +208,5 @@ function Select({
   onChange: (value: string) => void;
   children: ReactNode;
 }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean);
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        value={value}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described.length ? described.join(" ") : undefined}
-        onChange={(e) => onChange(e.target.value)}
-      >
-        {children}
-      </select>
-      {hint ? (
-        <small id={`${id}-hint`} className="muted">
-          {hint}
-        </small>
-      ) : null}
-      {error ? (
-        <small id={`${id}-error`} className="field-error">
-          {error}
-        </small>
-      ) : null}
-    </div>
-  );
+  return <SelectField {...field} onChange={(e) => onChange(e.target.value)} />;
 }

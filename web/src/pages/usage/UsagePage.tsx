@@ -3,14 +3,13 @@ import { Link } from "react-router";
 import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { DailyUsage, PERIODS, periodOf } from "../../components/DailyUsage";
+import { DailyUsage, PeriodFilter, usePeriod } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatDate } from "../../components/format";
 import { LineChart } from "../../components/LineChart";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { Pager } from "../../components/Pager";
-import { SelectField } from "../../components/SelectField";
 
 const LIMIT = 50;
 
@@ -101,8 +100,7 @@ function ApiKeys() {
 }
 
 function AccountUsage() {
-  const [params, setParams] = useSearchParams();
-  const days = periodOf(params);
+  const days = usePeriod();
   const usage = useQuery(
     (api) => api.GET("/api/v1/deployments/usage/daily", { params: { query: { days } } }),
     [days],
@@ -111,26 +109,7 @@ function AccountUsage() {
   return (
     <section className="card" aria-labelledby="account-usage">
       <h2 id="account-usage">Calls across your deployments</h2>
-      <div className="filters">
-        <SelectField
-          label="Period"
-          value={String(days)}
-          onChange={(e) => {
-            const next = new URLSearchParams(params);
-            next.set("days", e.target.value);
-            setParams(next);
-          }}
-        >
-          {PERIODS.map((p) => (
-            <option key={p} value={p}>
-              Last {p} days
-            </option>
-          ))}
-        </SelectField>
-        <button type="button" className="secondary small" onClick={usage.reload}>
-          Refresh usage
-        </button>
-      </div>
+      <PeriodFilter onRefresh={usage.reload} />
       <ErrorMessage error={usage.error} />
       {usage.loading && !u ? <Loading what="Loading usage" /> : null}
       {u ? <DailyUsage days={u.days} what="all deployments" /> : null}
