@@ -28,3 +28,17 @@ export function useSearchParams(): [URLSearchParams, SetSearchParams] {
   );
   return [asked ?? params, set];
 }
+
+/** A paged list's offset, kept in the URL as `offset` (absent on the first page); the
+ *  setter keeps the other parameters (filters) as they are. */
+export function useOffset(): [number, (offset: number) => void] {
+  const [params, setParams] = useSearchParams();
+  const offset = Number(params.get("offset") ?? 0) || 0;
+  const setOffset = (next: number) => {
+    const wanted = new URLSearchParams(params);
+    if (next) wanted.set("offset", String(next));
+    else wanted.delete("offset");
+    setParams(wanted);
+  };
+  return [offset, setOffset];
+}

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useOffset } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatBytes, formatDate } from "../../components/format";
@@ -12,8 +12,7 @@ import { UploadForm } from "./UploadForm";
 const LIMIT = 20;
 
 export default function DatasetsPage() {
-  const [params, setParams] = useSearchParams();
-  const offset = Number(params.get("offset") ?? 0) || 0;
+  const [offset, setOffset] = useOffset();
   const datasets = useQuery(
     (api) => api.GET("/api/v1/datasets", { params: { query: { limit: LIMIT, offset } } }),
     [offset],
@@ -69,7 +68,7 @@ export default function DatasetsPage() {
             total={datasets.data.total}
             limit={LIMIT}
             offset={offset}
-            onOffset={(next) => setParams(next ? { offset: String(next) } : {})}
+            onOffset={setOffset}
           />
         ) : null}
       </section>

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useOffset } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatDate } from "../../components/format";
@@ -13,8 +13,7 @@ import { STRATEGY_NAMES } from "./strategies";
 const LIMIT = 20;
 
 export default function DeploymentsPage() {
-  const [params, setParams] = useSearchParams();
-  const offset = Number(params.get("offset") ?? 0) || 0;
+  const [offset, setOffset] = useOffset();
   const deployments = useQuery(
     (api) => api.GET("/api/v1/deployments", { params: { query: { limit: LIMIT, offset } } }),
     [offset],
@@ -68,12 +67,7 @@ export default function DeploymentsPage() {
             total={deployments.data.total}
             limit={LIMIT}
             offset={offset}
-            onOffset={(next) => {
-              const nextParams = new URLSearchParams(params);
-              if (next) nextParams.set("offset", String(next));
-              else nextParams.delete("offset");
-              setParams(nextParams);
-            }}
+            onOffset={setOffset}
           />
         ) : null}
       </section>

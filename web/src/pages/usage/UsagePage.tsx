@@ -1,6 +1,6 @@
 import { useMemo } from "react";
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useOffset } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { DailyUsage, PeriodFilter, usePeriod } from "../../components/DailyUsage";
@@ -23,8 +23,7 @@ export default function UsagePage() {
 }
 
 function ApiKeys() {
-  const [params, setParams] = useSearchParams();
-  const offset = Number(params.get("offset") ?? 0) || 0;
+  const [offset, setOffset] = useOffset();
   const keys = useQuery(
     (api) =>
       api.GET("/api/v1/deployments/api-keys", { params: { query: { limit: LIMIT, offset } } }),
@@ -87,12 +86,7 @@ function ApiKeys() {
           total={keys.data.total}
           limit={LIMIT}
           offset={offset}
-          onOffset={(next) => {
-            const nextParams = new URLSearchParams(params);
-            if (next) nextParams.set("offset", String(next));
-            else nextParams.delete("offset");
-            setParams(nextParams);
-          }}
+          onOffset={setOffset}
         />
       ) : null}
     </section>

@@ -1,5 +1,5 @@
 import { useEffect } from "react";
-import { useSearchParams } from "../../api/searchParams";
+import { useOffset } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
@@ -18,8 +18,7 @@ function formatSecond(iso: string): string {
 
 /** Every delivery to the webhook, newest first, and a ping to test the receiver. */
 export function Deliveries({ webhookId }: { webhookId: string }) {
-  const [params, setParams] = useSearchParams();
-  const offset = Number(params.get("offset") ?? 0) || 0;
+  const [offset, setOffset] = useOffset();
   const path = { webhook_id: webhookId };
   const deliveries = useQuery(
     (api) =>
@@ -54,7 +53,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           disabled={ping.pending}
           onClick={async () => {
             if (await ping.run()) {
-              if (offset) setParams({});
+              if (offset) setOffset(0);
               reload();
             }
           }}
@@ -120,7 +119,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           total={deliveries.data.total}
           limit={LIMIT}
           offset={offset}
-          onOffset={(next) => setParams(next ? { offset: String(next) } : {})}
+          onOffset={setOffset}
         />
       ) : null}
     </section>

@@ -1,5 +1,5 @@
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useOffset } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatDate } from "../../components/format";
@@ -13,8 +13,7 @@ import "./webhooks.css";
 const LIMIT = 20;
 
 export default function WebhooksPage() {
-  const [params, setParams] = useSearchParams();
-  const offset = Number(params.get("offset") ?? 0) || 0;
+  const [offset, setOffset] = useOffset();
   const hooks = useQuery(
     (api) => api.GET("/api/v1/webhooks", { params: { query: { limit: LIMIT, offset } } }),
     [offset],
@@ -67,7 +66,7 @@ export default function WebhooksPage() {
             total={hooks.data.total}
             limit={LIMIT}
             offset={offset}
-            onOffset={(next) => setParams(next ? { offset: String(next) } : {})}
+            onOffset={setOffset}
           />
         ) : null}
       </section>
