@@ -3,6 +3,7 @@
 // own constraints, its description the hint, and the API's message for it sits beside it.
 import { useId } from "react";
 import type { components } from "../api/schema";
+import { describedBy, FieldNotes } from "./Field";
 
 export type SchemaFieldSpec = components["schemas"]["ConfigField"];
 
@@ -34,21 +35,16 @@ export function SchemaField({
   error?: string | undefined;
 }) {
   const id = useId();
-  const described = [`${id}-hint`, error ? `${id}-error` : ""].filter(Boolean).join(" ");
+  // The hint is always there: the field's description and its range.
+  const described = describedBy(id, true, error);
   const invalid = error ? true : undefined;
-  const messages = (
+  const hint = (
     <>
-      <small id={`${id}-hint`} className="muted">
-        {field.description}
-        {range(field)}
-      </small>
-      {error ? (
-        <small id={`${id}-error`} className="field-error">
-          {error}
-        </small>
-      ) : null}
+      {field.description}
+      {range(field)}
     </>
   );
+  const messages = <FieldNotes id={id} hint={hint} error={error} />;
   if (field.type === "boolean") {
     return (
       <div className="field">

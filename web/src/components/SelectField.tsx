@@ -1,4 +1,5 @@
 import { type ReactNode, type SelectHTMLAttributes, useId } from "react";
+import { describedBy, FieldNotes } from "./Field";
 
 interface SelectFieldProps extends SelectHTMLAttributes<HTMLSelectElement> {
   label: string;
@@ -10,28 +11,18 @@ interface SelectFieldProps extends SelectHTMLAttributes<HTMLSelectElement> {
 /** A labelled select with the API's message for it beside it, as Field is for inputs. */
 export function SelectField({ label, error, hint, children, ...select }: SelectFieldProps) {
   const id = useId();
-  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <select
         id={id}
         aria-invalid={error ? true : undefined}
-        aria-describedby={described.length ? described.join(" ") : undefined}
+        aria-describedby={describedBy(id, hint, error)}
         {...select}
       >
         {children}
       </select>
-      {hint ? (
-        <small id={`${id}-hint`} className="muted">
-          {hint}
-        </small>
-      ) : null}
-      {error ? (
-        <small id={`${id}-error`} className="field-error">
-          {error}
-        </small>
-      ) : null}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
