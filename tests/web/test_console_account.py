@@ -265,9 +265,12 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
 ) -> None:
     page, base = console.page, console_server
     email, api = new_account(base)
-    page.goto(f"{base}/weights")
+    # Other tests' public weights are listed to every user too: this test reads only its
+    # own (private) ones, in the page and through the API.
+    page.goto(f"{base}/weights?visibility=private")
     sign_in(page, email)
     expect(heading(page)).to_have_text("Pretrained weights")
+    expect(page.get_by_label("Show visibility")).to_have_value("private")
 
     # Nothing chosen: the API names the missing file beside its input.
     console.expect_error("status of 422")
@@ -291,7 +294,8 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
     page.get_by_label("Number of classes").fill("10")
     page.get_by_role("button", name="Upload weights").click()
     expect(page.get_by_role("status").filter(has_text="digits head uploaded.")).to_be_visible()
-    [stored] = api.get("/api/v1/pretrained-weights").json()["items"]
+    own = {"visibility": "private"}
+    [stored] = api.get("/api/v1/pretrained-weights", params=own).json()["items"]
     assert stored["name"] == "digits head" and stored["size_bytes"] == len(safetensors_file)
     assert stored["num_classes"] == 10
     row = page.get_by_role("row").filter(has_text="digits head")
@@ -301,10 +305,11 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
 
     # Filters live in the URL: back undoes one.
     page.get_by_label("Show framework").select_option("ultralytics")
-    expect(page).to_have_url(f"{base}/weights?framework=ultralytics")
+    expect(page).to_have_url(f"{base}/weights?visibility=private&framework=ultralytics")
     expect(page.get_by_text("No weights match these filters.")).to_be_visible()
     page.go_back()
     expect(page.get_by_label("Show framework")).to_have_value("")
+    expect(page.get_by_label("Show visibility")).to_have_value("private")
     expect(row).to_be_visible()
 
     row.get_by_role("button", name="Rename digits head").click()
@@ -331,8 +336,8 @@ def test_weights_are_uploaded_renamed_downloaded_and_deleted(
     renamed = page.get_by_role("row").filter(has_text="digits head v2")
     renamed.get_by_role("button", name="Delete digits head v2").click()
     renamed.get_by_role("button", name="Yes, delete").click()
-    expect(page.get_by_text("No weights yet.")).to_be_visible()
-    assert api.get("/api/v1/pretrained-weights").json()["total"] == 0
+    expect(page.get_by_text("No weights match these filters.")).to_be_visible()
+    assert api.get("/api/v1/pretrained-weights", params=own).json()["total"] == 0
 
 
 def test_projects_are_created_opened_renamed_and_deleted(
