@@ -10,7 +10,8 @@ rules reduce to a WHERE clause and the callback to one statement: UPDATE the job
 (whose row lock orders concurrent appends, as `events.append` relies on), INSERT the
 event numbered from the updated row, NOTIFY the streams, and commit (autocommit: the
 statement is its transaction) without waiting for the WAL flush (as
-`relax_durability`: no status changes here). Any other case
+`relax_durability`: no status changes here), on the thread's own connection
+(`session.first_row`). Any other case
 updates no row and changes nothing; the caller then takes the general path, which
 answers it with the rules in full (superseded, duplicate, ended, first heartbeat).
 """
@@ -21,11 +22,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from api.db.models import JobEvent, JobStatus
-from api.db.session import RELAXED_COMMIT, statement_connection
+from api.db.session import RELAXED_COMMIT, first_row, storable_json
 from api.services.jobs.events import CHANNEL
 from api.services.jobs.kinds import JOB_MODELS
 from api.services.jobs.tokens import JobClaims
@@ -45,49 +45,52 @@ def apply(
     callback needs the general path (or the database is not PostgreSQL)."""
     if body.attempt != claims.attempt or db.get_bind().dialect.name != "postgresql":
         return False
+    from psycopg.types.json import Jsonb
+
     columns = {name: value for name, value in (columns or {}).items() if value is not None}
-    now = datetime.now(UTC)
+    json_columns = _json_columns(claims.kind)
     params = {
         "job_id": claims.job_id,
         "kind": claims.kind.value,
         "attempt": body.attempt,
         "seq": body.seq,
-        "now": now,
+        "now": datetime.now(UTC),
         "type": type,
-        "data": data,
-        **columns,
+        "data": Jsonb(data, dumps=storable_json),
     }
-    statement = _statement(claims.kind, tuple(sorted(columns)))
-    with statement_connection(db) as conn:  # the session stays untouched for the general path
-        return conn.execute(statement, params).first() is not None
+    for name, value in columns.items():
+        params[name] = Jsonb(value, dumps=storable_json) if name in json_columns else value
+    # On this thread's own connection (no pool checkout and its pre-ping round trip,
+    # which cost as much as the statement): if the connection was found broken and the
+    # statement sent again, the second run finds its seq applied and changes nothing.
+    return first_row(db, _statement(claims.kind, tuple(sorted(columns))), params) is not None
+
+
+@lru_cache(maxsize=8)
+def _json_columns(kind: Any) -> frozenset[str]:
+    table = JOB_MODELS[kind].__table__
+    return frozenset(c.name for c in table.c if c.type._type_affinity.__name__ == "JSON")
 
 
 @lru_cache(maxsize=64)
-def _statement(kind: Any, columns: tuple[str, ...]) -> TextClause:
+def _statement(kind: Any, columns: tuple[str, ...]) -> str:
     """The statement for one kind of job and the columns a callback sets, written out
-    once: building it through SQLAlchemy per call cost more than PostgreSQL running it."""
-    table = JOB_MODELS[kind].__table__
-    sets = "".join(f", {c} = :{c}" for c in columns)
-    statement = text(
-        f"""
+    once (psycopg prepares it on each connection's first use)."""
+    table = JOB_MODELS[kind].__table__.name
+    sets = "".join(f", {c} = %({c})s" for c in columns)
+    return f"""
         WITH job AS (
-          UPDATE {table.name} SET last_callback_seq = :seq, last_event_seq = last_event_seq + 1,
-                 last_heartbeat_at = :now, updated_at = :now{sets}
-          WHERE id = :job_id AND attempt = :attempt AND status = '{JobStatus.RUNNING.value}'
-                AND last_callback_seq < :seq
+          UPDATE {table} SET last_callback_seq = %(seq)s, last_event_seq = last_event_seq + 1,
+                 last_heartbeat_at = %(now)s, updated_at = %(now)s{sets}
+          WHERE id = %(job_id)s AND attempt = %(attempt)s
+                AND status = '{JobStatus.RUNNING.value}' AND last_callback_seq < %(seq)s
           RETURNING id, last_event_seq
         ), event AS (
           INSERT INTO {JobEvent.__tablename__}
                  (job_id, job_kind, seq, attempt, type, data, created_at)
-          SELECT id, :kind, last_event_seq, :attempt, :type, :data, :now FROM job
+          SELECT id, %(kind)s, last_event_seq, %(attempt)s, %(type)s, %(data)s, %(now)s FROM job
           RETURNING job_id
         )
         SELECT pg_notify('{CHANNEL}', job_id::text), {RELAXED_COMMIT}
         FROM event
         """
-    )
-    # The column types adapt JSON and UTC timestamps as the ORM does.
-    events = JobEvent.__table__.c
-    types = {"job_id": table.c.id.type, "now": events.created_at.type, "data": events.data.type}
-    types |= {c: table.c[c].type for c in columns}
-    return statement.bindparams(*(bindparam(name, type_=t) for name, t in types.items()))
