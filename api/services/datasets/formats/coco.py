@@ -194,19 +194,47 @@ def parse(src: Source) -> Parsed:
     instances, unreadable = _instances(src.files, src.read_text)
     for f, reason in unreadable:
         problems.add(f, reason, code="bad_json")
-    index = _ImageIndex(src.files)
     categories = _categories(instances, problems)
     cat_ids = sorted(categories)
-    class_of = {cid: i for i, cid in enumerate(cat_ids)}
-    classes = [str(categories[c]["name"]) for c in cat_ids]
-    keypoints = _keypoint_spec(categories, instances, problems)
-    wants_masks = src.declared_task in (None, "instance_segmentation")
-    wants_keypoints = src.declared_task in (None, "pose_estimation")
-
+    reader = _Reader(src, _ImageIndex(src.files), {cid: i for i, cid in enumerate(cat_ids)})
+    reader.keypoints = _keypoint_spec(categories, instances, problems)
     images: list[DraftImage] = []
-    seen: set[str] = set()
-    saw_masks = saw_keypoints = False
     for f, data in instances:
+        images.extend(reader.document(f, data))
+
+    used = {f for f, _ in instances}
+    for f in src.files:
+        if f not in used and not is_image_name(f) and not f.endswith((".json", ".txt", ".md")):
+            problems.add(f, "neither an image nor a COCO annotation file", code="non_image_file")
+    task = src.declared_task or (
+        "pose_estimation"
+        if reader.saw_keypoints
+        else "instance_segmentation"
+        if reader.saw_masks
+        else "object_detection"
+    )
+    return Parsed(
+        task_type=task,
+        classes=[str(categories[c]["name"]) for c in cat_ids],
+        images=images,
+        keypoints=reader.keypoints if task == "pose_estimation" else None,
+        used_files=used,
+    )
+
+
+class _Reader:
+    """Reads the images and annotations of each instances document, naming each problem
+    where it is; what it saw across documents decides the task when none was declared."""
+
+    def __init__(self, src: Source, index: _ImageIndex, class_of: dict[Any, int]) -> None:
+        self.src, self.problems, self.index, self.class_of = src, src.problems, index, class_of
+        self.keypoints: KeypointSpec | None = None
+        self.wants_masks = src.declared_task in (None, "instance_segmentation")
+        self.wants_keypoints = src.declared_task in (None, "pose_estimation")
+        self.seen: set[str] = set()  # image paths already listed
+        self.saw_masks = self.saw_keypoints = False
+
+    def document(self, f: str, data: dict[str, Any]) -> list[DraftImage]:
         split = split_in_name(f)
         drafts: dict[Any, DraftImage] = {}
         image_ids: set[Any] = set()  # every id the file lists, usable or not
@@ -216,49 +244,19 @@ def parse(src: Source) -> Parsed:
                 and _is_id(entry.get("id"))
                 and isinstance(entry.get("file_name"), str)
             ):
-                problems.add(
+                self.problems.add(
                     f,
                     f"image entry without an id and a file_name: {quote(entry)}",
                     code="bad_image_entry",
                 )
                 continue
             image_ids.add(entry["id"])
-            path = index.find(entry["file_name"], f, split)
-            where = f"image id {quote(entry['id'])}"
-            if path is None:
-                problems.add(
-                    f,
-                    f"references {quote(entry['file_name'])}, which is not in the upload",
-                    where,
-                    code="missing_image",
-                )
-                continue
-            info = src.images.get(path)
-            if info is None:
-                continue  # undecodable: already a problem
-            if (entry.get("width"), entry.get("height")) not in (
-                (info.width, info.height),
-                (None, None),
-            ):
-                problems.add(
-                    f,
-                    f"says {quote(entry.get('width'))}x{quote(entry.get('height'))} but {path} "
-                    f"is {info.width}x{info.height}",
-                    where,
-                    code="size_mismatch",
-                )
-                continue
-            if path in seen:
-                problems.add(f, f"{path} is listed twice", where, code="duplicate_image")
-                continue
-            seen.add(path)
-            img_split = split or next(
-                (split_name(p) for p in path.split("/")[:-1] if split_name(p)), None
-            )
-            drafts[entry["id"]] = DraftImage(path=path, split=img_split)
+            draft = self._image(f, entry, split)
+            if draft is not None:
+                drafts[entry["id"]] = draft
         for n, ann in enumerate(data["annotations"]):
             if not isinstance(ann, dict):
-                problems.add(
+                self.problems.add(
                     f, "annotation is not an object", f"annotation id {n}", code="bad_annotation"
                 )
                 continue
@@ -267,81 +265,98 @@ def parse(src: Source) -> Parsed:
             draft = drafts.get(image_id) if _is_id(image_id) else None
             if draft is None:
                 if not _is_id(image_id) or image_id not in image_ids:
-                    problems.add(
+                    self.problems.add(
                         f, f"image_id {quote(image_id)} names no image", where, code="missing_image"
                     )
                 continue  # its image already failed and said why
-            info = src.images[draft.path]
-            category_id = ann.get("category_id")
-            if not _is_id(category_id) or category_id not in class_of:
-                problems.add(
-                    f,
-                    f"category_id {quote(category_id)} is not a category",
-                    where,
-                    code="bad_class",
-                )
-                continue
-            bbox = _numbers(ann.get("bbox"))
-            if bbox is None or len(bbox) != 4:
-                problems.add(
-                    f,
-                    "bbox must be [x, y, width, height], four finite numbers",
-                    where,
-                    code="bad_annotation",
-                )
-                continue
-            box = (bbox[0], bbox[1], bbox[2], bbox[3])
-            why = box_problem(box, info)
-            if why:
-                problems.add(f, why, where, code="box_outside_image")
-                continue
-            polygons, rle = None, None
-            seg = ann.get("segmentation")
-            if wants_masks and seg:
-                polygons, rle, why = _segmentation(seg, info)
-                if why:
-                    problems.add(f, why, where, code="bad_segmentation")
-                    continue
-                saw_masks = True
-            kps = None
-            if wants_keypoints and keypoints and ann.get("keypoints"):
-                kps = _numbers(ann["keypoints"])
-                if kps is None or len(kps) != 3 * keypoints.num:
-                    have = f"{len(kps)}" if kps is not None else quote(ann["keypoints"])
-                    problems.add(
-                        f,
-                        f"keypoints need {3 * keypoints.num} finite numbers, have {have}",
-                        where,
-                        code="bad_keypoints",
-                    )
-                    continue
-                saw_keypoints = True
-            draft.annotations.append(
-                Annotation(
-                    class_id=class_of[category_id], bbox=box, polygons=polygons, rle=rle,
-                    keypoints=kps, iscrowd=bool(ann.get("iscrowd", 0)),
-                )
-            )  # fmt: skip
-        images.extend(drafts.values())
+            annotation = self._annotation(f, where, ann, self.src.images[draft.path])
+            if annotation is not None:
+                draft.annotations.append(annotation)
+        return list(drafts.values())
 
-    used = {f for f, _ in instances}
-    for f in src.files:
-        if f not in used and not is_image_name(f) and not f.endswith((".json", ".txt", ".md")):
-            problems.add(f, "neither an image nor a COCO annotation file", code="non_image_file")
-    task = src.declared_task or (
-        "pose_estimation"
-        if saw_keypoints
-        else "instance_segmentation"
-        if saw_masks
-        else "object_detection"
-    )
-    return Parsed(
-        task_type=task,
-        classes=classes,
-        images=images,
-        keypoints=keypoints if task == "pose_estimation" else None,
-        used_files=used,
-    )
+    def _image(self, f: str, entry: dict[str, Any], split: str | None) -> DraftImage | None:
+        """The image an `images` entry names, or None after saying why it is unusable."""
+        path = self.index.find(entry["file_name"], f, split)
+        where = f"image id {quote(entry['id'])}"
+        if path is None:
+            self.problems.add(
+                f,
+                f"references {quote(entry['file_name'])}, which is not in the upload",
+                where,
+                code="missing_image",
+            )
+            return None
+        info = self.src.images.get(path)
+        if info is None:
+            return None  # undecodable: already a problem
+        if (entry.get("width"), entry.get("height")) not in (
+            (info.width, info.height),
+            (None, None),
+        ):
+            self.problems.add(
+                f,
+                f"says {quote(entry.get('width'))}x{quote(entry.get('height'))} but {path} "
+                f"is {info.width}x{info.height}",
+                where,
+                code="size_mismatch",
+            )
+            return None
+        if path in self.seen:
+            self.problems.add(f, f"{path} is listed twice", where, code="duplicate_image")
+            return None
+        self.seen.add(path)
+        img_split = split or next(
+            (split_name(p) for p in path.split("/")[:-1] if split_name(p)), None
+        )
+        return DraftImage(path=path, split=img_split)
+
+    def _annotation(self, f: str, where: str, ann: dict[str, Any], info: Any) -> Annotation | None:
+        """The annotation, or None after saying why it is unusable."""
+        category_id = ann.get("category_id")
+        if not _is_id(category_id) or category_id not in self.class_of:
+            self.problems.add(
+                f, f"category_id {quote(category_id)} is not a category", where, code="bad_class"
+            )
+            return None
+        bbox = _numbers(ann.get("bbox"))
+        if bbox is None or len(bbox) != 4:
+            self.problems.add(
+                f,
+                "bbox must be [x, y, width, height], four finite numbers",
+                where,
+                code="bad_annotation",
+            )
+            return None
+        box = (bbox[0], bbox[1], bbox[2], bbox[3])
+        why = box_problem(box, info)
+        if why:
+            self.problems.add(f, why, where, code="box_outside_image")
+            return None
+        polygons, rle = None, None
+        seg = ann.get("segmentation")
+        if self.wants_masks and seg:
+            polygons, rle, why = _segmentation(seg, info)
+            if why:
+                self.problems.add(f, why, where, code="bad_segmentation")
+                return None
+            self.saw_masks = True
+        kps = None
+        if self.wants_keypoints and self.keypoints and ann.get("keypoints"):
+            kps = _numbers(ann["keypoints"])
+            if kps is None or len(kps) != 3 * self.keypoints.num:
+                have = f"{len(kps)}" if kps is not None else quote(ann["keypoints"])
+                self.problems.add(
+                    f,
+                    f"keypoints need {3 * self.keypoints.num} finite numbers, have {have}",
+                    where,
+                    code="bad_keypoints",
+                )
+                return None
+            self.saw_keypoints = True
+        return Annotation(
+            class_id=self.class_of[category_id], bbox=box, polygons=polygons, rle=rle,
+            keypoints=kps, iscrowd=bool(ann.get("iscrowd", 0)),
+        )  # fmt: skip
 
 
 def _segmentation(seg: Any, info: Any) -> tuple[list[list[float]] | None, Rle | None, str | None]:
