@@ -149,32 +149,71 @@ def _resolve(entry: str, base: str, files: set[str], dirs: set[str]) -> str | No
 def parse(src: Source) -> Parsed:
     problems = src.problems
     files = set(src.files)
-    dirs = {str(p) for f in src.files for p in PurePosixPath(f).parents if str(p) != "."}
-    yaml_file = _yaml_files(src.files)[0] if _yaml_files(src.files) else None
     used: set[str] = set()
-    data: dict[str, Any] = {}
-    yaml_read = False
-    if yaml_file is None:
-        problems.add(
-            None, "no data.yaml: YOLO datasets name their classes there", code="no_data_yaml"
-        )
-    else:
-        used.add(yaml_file)
-        try:
-            loaded = load_yaml(src.read_text(yaml_file))  # type: ignore[operator]
-            data = loaded if isinstance(loaded, dict) else {}
-            yaml_read = True
-        except DocumentError as exc:
-            problems.add(yaml_file, str(exc), code="bad_yaml")
+    yaml_file, data, yaml_read = _data_yaml(src, used)
     names = _names(data) or []
     if yaml_read and not names:
         problems.add(
             yaml_file, "`names` must be a list of class names or a {0: name} map", code="bad_yaml"
         )
-
     kpt, kpt_dims = _keypoints(data, yaml_file, problems)
+    image_split = _image_splits(src, data, yaml_file, used)
 
-    # Which images belong to which split, from the yaml; else from images/<split>/ folders.
+    images: list[DraftImage] = []
+    saw_polygons = False
+    for img, split in sorted(image_split.items(), key=lambda kv: kv[0]):
+        info = src.images.get(img)
+        if info is None:
+            continue  # undecodable: already a problem
+        draft = DraftImage(path=img, split=split)
+        label = _label_path(img)
+        if label in files:
+            used.add(label)
+            for lineno, line in enumerate(src.read_text(label).splitlines(), start=1):  # type: ignore[operator]
+                if not line.strip():
+                    continue
+                ann, why, polygon = _parse_row(line, len(names), kpt, kpt_dims, info)
+                if why:
+                    problems.add(label, why, f"line {lineno}", code="bad_label")
+                elif ann is not None:
+                    saw_polygons |= polygon
+                    draft.annotations.append(ann)
+        images.append(draft)
+
+    _unused_files(src, used, {_label_path(img) for img in image_split})
+    task = (
+        "pose_estimation"
+        if kpt
+        else ("instance_segmentation" if saw_polygons else "object_detection")
+    )
+    return Parsed(task_type=task, classes=names, images=images, keypoints=kpt, used_files=used)
+
+
+def _data_yaml(src: Source, used: set[str]) -> tuple[str | None, dict[str, Any], bool]:
+    """(the data.yaml's path, what it holds, whether it could be read)."""
+    yaml_files = _yaml_files(src.files)
+    if not yaml_files:
+        src.problems.add(
+            None, "no data.yaml: YOLO datasets name their classes there", code="no_data_yaml"
+        )
+        return None, {}, False
+    yaml_file = yaml_files[0]
+    used.add(yaml_file)
+    try:
+        loaded = load_yaml(src.read_text(yaml_file))  # type: ignore[operator]
+    except DocumentError as exc:
+        src.problems.add(yaml_file, str(exc), code="bad_yaml")
+        return yaml_file, {}, False
+    return yaml_file, loaded if isinstance(loaded, dict) else {}, True
+
+
+def _image_splits(
+    src: Source, data: dict[str, Any], yaml_file: str | None, used: set[str]
+) -> dict[str, str | None]:
+    """Which images belong to which split, from the yaml; else from images/<split>/
+    folders. Lists of image paths the yaml names are added to `used`."""
+    problems, files = src.problems, set(src.files)
+    dirs = {str(p) for f in src.files for p in PurePosixPath(f).parents if str(p) != "."}
     base = str(PurePosixPath(yaml_file).parent) if yaml_file else ""
     base = "" if base == "." else base
     image_split: dict[str, str | None] = {}
@@ -214,37 +253,17 @@ def parse(src: Source) -> Parsed:
         for f in src.files:
             if is_image_name(f):
                 parts = f.split("/")
-                folder = parts[-2] if len(parts) >= 2 else ""
-                image_split[f] = split_name(folder)
+                image_split[f] = split_name(parts[-2] if len(parts) >= 2 else "")
+    return image_split
 
-    labels_for = {_label_path(img): img for img in image_split}
-    images: list[DraftImage] = []
-    saw_polygons = False
-    for img, split in sorted(image_split.items(), key=lambda kv: kv[0]):
-        info = src.images.get(img)
-        if info is None:
-            continue  # undecodable: already a problem
-        draft = DraftImage(path=img, split=split)
-        label = _label_path(img)
-        if label in files:
-            used.add(label)
-            for lineno, line in enumerate(src.read_text(label).splitlines(), start=1):  # type: ignore[operator]
-                if not line.strip():
-                    continue
-                ann, why, polygon = _parse_row(line, len(names), kpt, kpt_dims, info)
-                where = f"line {lineno}"
-                if why:
-                    problems.add(label, why, where, code="bad_label")
-                elif ann is not None:
-                    saw_polygons |= polygon
-                    draft.annotations.append(ann)
-        images.append(draft)
 
+def _unused_files(src: Source, used: set[str], labels: set[str]) -> None:
+    """Say what each file the dataset does not use is, unless it is harmless."""
     for f in src.files:
         if f in used or is_image_name(f):
             continue
-        if f.endswith(".txt") and "/labels/" in f"/{f}" and f not in labels_for:
-            problems.add(
+        if f.endswith(".txt") and "/labels/" in f"/{f}" and f not in labels:
+            src.problems.add(
                 f, "label file for an image that is not in the dataset", code="orphan_label"
             )
         elif f.endswith((".cache", ".yaml", ".yml")) or PurePosixPath(f).name.lower().startswith(
@@ -252,14 +271,7 @@ def parse(src: Source) -> Parsed:
         ):
             continue  # Ultralytics' label caches, other configs, documentation
         else:
-            problems.add(f, "neither an image nor a YOLO label file", code="non_image_file")
-
-    task = (
-        "pose_estimation"
-        if kpt
-        else ("instance_segmentation" if saw_polygons else "object_detection")
-    )
-    return Parsed(task_type=task, classes=names, images=images, keypoints=kpt, used_files=used)
+            src.problems.add(f, "neither an image nor a YOLO label file", code="non_image_file")
 
 
 def _parse_row(
