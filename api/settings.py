@@ -2,6 +2,9 @@
 
 Every setting has an embedded default, so the platform starts with no configuration:
 SQLite in ./data, local-folder storage, the local subprocess runner.
+
+A runner's own settings (DOCKER_IMAGE, ...) are declared in its module
+(api/services/jobs/runners/): Settings takes in those of every registered runner.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.services.jobs.runners import known_runner, runner_settings
 
 Role = Literal["admin", "manager", "engineer_ii", "engineer_i", "guest"]
 
@@ -36,7 +41,9 @@ DEFAULT_JOB_LIMITS: dict[Role, JobLimits] = {
 }
 
 
-class Settings(BaseSettings):
+# mypy cannot follow bases read from the registry; the runners read theirs, typed,
+# through their own model (`DockerSettings.of(settings)`).
+class Settings(*runner_settings(), BaseSettings):  # type: ignore[misc]
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     app_name: str = "Vision AI Training Platform"
@@ -107,25 +114,15 @@ class Settings(BaseSettings):
     s3_multipart_threshold_mb: int = Field(default=16, ge=5)
     signed_url_expire_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
-    # Where functions run (a job may name another): local | docker | modal.
-    execution_backend: Literal["local", "docker", "modal"] = "local"
+    # Where functions run (a job may name another): a runner's name (RUNNERS in
+    # api/services/jobs/runners/): local | docker | modal.
+    execution_backend: str = "local"
     # A running job silent for longer than this is lost: retried or failed.
     heartbeat_timeout_seconds: int = Field(default=300, ge=10)
     # Event streams send a keep-alive comment this often, so proxies keep them open.
     sse_ping_seconds: float = Field(default=15.0, gt=0)
-    # The local runner's worker interpreter: a Python whose environment has the project
-    # with the worker extra (pip install -e '.[worker]'), so the API's own environment
-    # can stay `.[api]` only. Empty: the API's own interpreter, with this checkout.
-    local_worker_python: str = ""
     # What a runner's workers can do is asked of them and kept this long (hours).
     runner_capabilities_max_age_hours: float = Field(default=24.0, gt=0)
-    # The Docker runner: the worker image (infra/Dockerfile.worker) and its network.
-    docker_image: str = "vap-worker:latest"
-    docker_network: str = "host"  # the containers reach API_BASE_URL through it
-    # The Modal runner: the deployed app (modal_app.py) and how long any call may take.
-    modal_app_name: str = "vision-ai-platform"
-    modal_environment: str = ""
-    modal_call_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Lets a scheduler without database access (the Modal cron) trigger a reconciler
     # pass: POST /api/v1/operations/reconcile with X-Reconcile-Token. Empty: admins only.
@@ -182,6 +179,11 @@ class Settings(BaseSettings):
     def _empty_means_default(cls, value: object) -> object:
         # `STORAGE_LOCAL_ROOT=` in a .env would otherwise be Path("."): the working folder.
         return None if value == "" else value
+
+    @field_validator("execution_backend", mode="after")
+    @classmethod
+    def _a_registered_runner(cls, value: str) -> str:
+        return known_runner(value)
 
     @field_validator("job_limits", mode="after")
     @classmethod

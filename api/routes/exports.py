@@ -17,9 +17,9 @@ from api.schemas.exports import (
     ExportJobRead,
     ExportJobUpdate,
 )
-from api.schemas.training import RunnerName
 from api.services import exports, ownership
 from api.services.jobs import capabilities, lookup
+from api.services.jobs.runners import RunnerName
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 

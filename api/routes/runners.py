@@ -3,7 +3,7 @@ report (api/services/jobs/capabilities.py); an admin asks them again after a dep
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -12,13 +12,13 @@ from api.roles import UserRole
 from api.schemas.common import FRAMEWORK_ENUM
 from api.schemas.exports import Capabilities
 from api.schemas.jobs import RunnerRead
-from api.schemas.training import RunnerName
 from api.services.jobs import capabilities
+from api.services.jobs.runners import RUNNERS
 
 router = APIRouter(tags=["runners"])
 Admin = Annotated[Any, Depends(require_role(UserRole.ADMIN))]
 # A runner's name; the schema lists the known ones, the service refuses the rest (422).
-Runner = Annotated[str, Path(json_schema_extra={"enum": list(get_args(RunnerName))})]
+Runner = Annotated[str, Path(json_schema_extra={"enum": list(RUNNERS)})]
 
 
 @router.get("/api/v1/runners", response_model=list[RunnerRead])

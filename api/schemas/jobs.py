@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from api.schemas.common import ORMModel
+from api.services.jobs.runners import RunnerName
 
 
 class JobRead(ORMModel):
@@ -34,7 +35,7 @@ class DiagnosticJobCreate(BaseModel):
     interval: float = Field(default=0.2, ge=0, le=600)
     fail: bool = False
     crash_after: int | None = Field(default=None, ge=1)
-    runner: Literal["local", "docker", "modal"] | None = None
+    runner: RunnerName | None = None
     max_attempts: int = Field(default=1, ge=1, le=10)
     timeout_seconds: int = Field(default=3600, ge=10, le=7 * 24 * 3600)
 

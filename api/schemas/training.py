@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from api.schemas.common import ORMModel, TaskType
 from api.schemas.jobs import JobRead
+from api.services.jobs.runners import RunnerName
 from contract.capabilities import GPU_REQUEST_PATTERN, GpuRequest
 from contract.non_finite import Metric
-
-RunnerName = Literal["local", "docker", "modal"]
 
 
 class Dispatch(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 from api.errors import ServiceUnavailable
 from api.services.endpoint.sessions import ModelRef
+from api.services.jobs.runners.modal import ModalSettings
 from api.settings import Settings
 
 CLASS_NAME = "Inference"
@@ -55,14 +56,15 @@ def predict(
 ) -> dict[str, Any]:
     """The prediction from Modal's GPU class. ServiceUnavailable (`gpu_unavailable`) when
     Modal cannot be reached, refuses, or does not answer in time."""
-    app, env = settings.modal_app_name, settings.modal_environment or None
+    modal = ModalSettings.of(settings)  # the app the Modal runner spawns functions of
+    app, env = modal.modal_app_name, modal.modal_environment or None
     model = model_payload(settings, ref)
 
     def call() -> dict[str, Any]:
         inference = cls_factory(app, CLASS_NAME, env)()
         return inference.predict.remote(model, image, params)  # type: ignore[no-any-return]
 
-    timeout = settings.modal_call_timeout_seconds
+    timeout = modal.modal_call_timeout_seconds
     future = _pool.submit(call)
     try:
         result = future.result(timeout=timeout)

@@ -1,13 +1,14 @@
 """The one interface every runner implements: submit, cancel, status, and what its
-workers can do (asked of the workers themselves, never guessed from the API's side)."""
+workers can do (asked of the workers themselves, never guessed from the API's side);
+and the settings a runner declares beside its code."""
 
 from __future__ import annotations
 
 import abc
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contract.capabilities import WorkerCapabilities
 from contract.jobs import JobSpec
@@ -21,9 +22,30 @@ RunState = Literal["running", "exited", "unknown"]
 # How long a worker may take to say what it can do (a cold container or interpreter).
 CAPABILITIES_TIMEOUT = 120.0
 
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+
+class RunnerSettings(BaseModel):
+    """A runner's own settings, declared in its module: fields named as their
+    environment variables (`docker_image` is DOCKER_IMAGE). The one Settings class takes
+    every registered runner's in (api/settings.py), so they are read once, from the
+    environment and `.env`, with the rest, and listed in `.env.example` with them."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """This runner's settings as `settings` holds them (a `model_copy` included)."""
+        return cls.model_validate({name: getattr(settings, name) for name in cls.model_fields})
+
 
 class Runner(abc.ABC):
-    name: str
+    # The name jobs and EXECUTION_BACKEND give it: its key in RUNNERS.
+    name: ClassVar[str]
+    # Its settings; the base declares none.
+    settings_model: ClassVar[type[RunnerSettings]] = RunnerSettings
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
     @abc.abstractmethod
     def submit(self, spec: JobSpec) -> str:

@@ -12,17 +12,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 from api.services.jobs.runners.base import (
     CAPABILITIES_TIMEOUT,
     Runner,
+    RunnerSettings,
     RunnerUnavailable,
     RunState,
     read_report,
 )
-from api.settings import Settings
 from contract.capabilities import GpuRequest, WorkerCapabilities
 from contract.jobs import JobSpec
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 _CLI_TIMEOUT = 60.0
 _STOP_GRACE = 10  # seconds between SIGTERM (the function may checkpoint) and SIGKILL
@@ -46,11 +50,19 @@ def gpus_flag(spec: JobSpec) -> str | None:
     return str(GpuRequest.parse(resources.gpu).count)
 
 
+class DockerSettings(RunnerSettings):
+    # The worker image (infra/Dockerfile.worker) and its network.
+    docker_image: str = "vap-worker:latest"
+    docker_network: str = "host"  # the containers reach API_BASE_URL through it
+
+
 class DockerRunner(Runner):
     name = "docker"
+    settings_model = DockerSettings
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
+        self.config = DockerSettings.of(settings)
 
     def _docker(
         self, *args: str, timeout: float = _CLI_TIMEOUT, env: dict[str, str] | None = None
@@ -74,13 +86,13 @@ class DockerRunner(Runner):
     def submit(self, spec: JobSpec) -> str:
         name = container_name(spec)
         args = ["run", "--detach", "--rm", "--name", name, "--label", f"vap.job={spec.job_id}"]
-        args += ["--network", self.settings.docker_network]
+        args += ["--network", self.config.docker_network]
         gpus = gpus_flag(spec)
         if gpus:
             args += ["--gpus", gpus]
         if spec.resources.memory_mb:
             args += ["--memory", f"{spec.resources.memory_mb}m"]
-        args += ["--env", "VAP_JOB_SPEC", self.settings.docker_image]
+        args += ["--env", "VAP_JOB_SPEC", self.config.docker_image]
         # The spec (with its token) goes through the environment, not the command line.
         result = self._docker(*args, env={"VAP_JOB_SPEC": spec.model_dump_json()})
         if result.returncode != 0:
@@ -97,7 +109,7 @@ class DockerRunner(Runner):
         """Asked of the worker image: `docker run --rm IMAGE capabilities`, given every
         GPU the engine has so the report lists them; without, when it has no NVIDIA
         runtime (the report then says the workers see no GPU)."""
-        image = self.settings.docker_image
+        image = self.config.docker_image
         where = f"The worker image {image}"
         base = ["run", "--rm", "--network", "none", "--label", "vap.capabilities=1"]
         result = self._docker(*base, "--gpus", "all", image, "capabilities",

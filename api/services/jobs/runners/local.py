@@ -19,17 +19,21 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.services.jobs.runners.base import (
     CAPABILITIES_TIMEOUT,
     Runner,
+    RunnerSettings,
     RunnerUnavailable,
     RunState,
     read_report,
 )
-from api.settings import Settings
 from contract.capabilities import WorkerCapabilities
 from contract.jobs import JobSpec
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 _SECRET_PREFIXES = ("DATABASE_", "SECRET_KEY", "S3_", "AWS_", "ANTHROPIC_", "MODAL_TOKEN")
 _GRACE_SECONDS = 5.0
@@ -53,13 +57,22 @@ def worker_environment(own_interpreter: bool = True) -> dict[str, str]:
     return env
 
 
+class LocalSettings(RunnerSettings):
+    # The local runner's worker interpreter: a Python whose environment has the project
+    # with the worker extra (pip install -e '.[worker]'), so the API's own environment
+    # can stay `.[api]` only. Empty: the API's own interpreter, with this checkout.
+    local_worker_python: str = ""
+
+
 class LocalRunner(Runner):
     name = "local"
+    settings_model = LocalSettings
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.python = settings.local_worker_python or sys.executable
-        self.env = worker_environment(own_interpreter=not settings.local_worker_python)
+        super().__init__(settings)
+        worker_python = LocalSettings.of(settings).local_worker_python
+        self.python = worker_python or sys.executable
+        self.env = worker_environment(own_interpreter=not worker_python)
 
     def _folder(self, spec: JobSpec) -> Path:
         return Path(self.settings.data_dir).resolve() / "jobs" / spec.job_id

@@ -12,18 +12,23 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import Field
 
 from api.services.jobs.runners.base import (
     CAPABILITIES_TIMEOUT,
     Runner,
+    RunnerSettings,
     RunnerUnavailable,
     RunState,
     read_report,
 )
-from api.settings import Settings
 from contract.capabilities import GpuRequest, WorkerCapabilities
 from contract.jobs import FUNCTION_FOR_KIND, JobSpec
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 T = TypeVar("T")
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="modal-call")
@@ -58,15 +63,26 @@ def modal_gpu(request: str) -> str:
 client_factory: Callable[[], ModalClient] = _Modal
 
 
+class ModalSettings(RunnerSettings):
+    """The deployed app (modal_app.py) and how long any call may take: the runner's and
+    the GPU endpoint's (api/services/endpoint/gpu.py), which calls the same app."""
+
+    modal_app_name: str = "vision-ai-platform"
+    modal_environment: str = ""
+    modal_call_timeout_seconds: float = Field(default=20.0, gt=0)
+
+
 class ModalRunner(Runner):
     name = "modal"
+    settings_model = ModalSettings
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
+        self.config = ModalSettings.of(settings)
         self.client = client_factory()
 
     def _bounded(self, what: str, fn: Callable[[], T], timeout: float | None = None) -> T:
-        timeout = timeout or self.settings.modal_call_timeout_seconds
+        timeout = timeout or self.config.modal_call_timeout_seconds
         future = _pool.submit(fn)
         try:
             return future.result(timeout=timeout)
@@ -82,7 +98,7 @@ class ModalRunner(Runner):
 
     def submit(self, spec: JobSpec) -> str:
         name = FUNCTION_FOR_KIND[spec.kind]
-        app, env = self.settings.modal_app_name, self.settings.modal_environment or None
+        app, env = self.config.modal_app_name, self.config.modal_environment or None
 
         def spawn() -> str:
             function = self.client.function(app, name, env)
@@ -95,14 +111,14 @@ class ModalRunner(Runner):
     def capabilities(self) -> WorkerCapabilities:
         """The deployed app's `capabilities` function: its image's own table, with the
         GPU types its functions may be given (modal_app.py)."""
-        app, env = self.settings.modal_app_name, self.settings.modal_environment or None
+        app, env = self.config.modal_app_name, self.config.modal_environment or None
 
         def ask() -> WorkerCapabilities:
             report = self.client.function(app, "capabilities", env).remote()
             return read_report(json.dumps(report), f"Modal's {app}.capabilities")
 
         # A cold container of the worker image takes longer than a spawn.
-        timeout = max(CAPABILITIES_TIMEOUT, self.settings.modal_call_timeout_seconds)
+        timeout = max(CAPABILITIES_TIMEOUT, self.config.modal_call_timeout_seconds)
         return self._bounded(f"capabilities of {app}", ask, timeout)
 
     def cancel(self, ref: str) -> None:
