@@ -19,6 +19,7 @@ TASK_TYPES = (
     "image_classification",
     "object_detection",
     "instance_segmentation",
+    "semantic_segmentation",
     "pose_estimation",
 )
 
@@ -138,6 +139,16 @@ MODELS: tuple[ModelInfo, ...] = (
         512,
         "YOLOS-Tiny: a ViT detector that trains on the CPU",
         hub_id="hustvl/yolos-tiny",
+    ),
+    # transformers semantic segmentation (trainers/transformers_segformer.py); 1000 classes
+    _m(
+        "segformer-b0",
+        "transformers",
+        ["semantic_segmentation"],
+        3_971_144,
+        512,
+        "SegFormer-B0: semantic masks (mIoU), small enough for the CPU",
+        hub_id="nvidia/mit-b0",
     ),
 )
 

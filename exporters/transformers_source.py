@@ -92,6 +92,10 @@ def transformers_source(checkpoint: Path) -> SourceModel:
             "box_units": "normalized",
             "num_queries": int(model.config.num_detection_tokens),  # type: ignore[union-attr,arg-type]
         }
+    elif kind == "segformer":  # the graph and its decoding live with the task
+        from trainers.transformers_segformer import export_graph
+
+        module, outputs, post = export_graph(model)
     else:
         raise ValueError(f"transformers export does not handle model kind {kind!r}")
     return SourceModel(

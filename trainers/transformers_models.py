@@ -5,6 +5,8 @@ and how pretrained weights get into them.
   vit-base: ViT-Base/16. Both `ViTForImageClassification`.
 - yolos-tiny: `YolosForObjectDetection` with hustvl/yolos-tiny's shape (hidden 192, 12
   layers, 3 heads, intermediate 768, 100 detection tokens, no mid position embeddings).
+- segformer-b0: `SegformerForSemanticSegmentation` with nvidia/mit-b0's encoder (hidden
+  32-256 over 4 stages) and a 256-wide all-MLP decoder; no position embeddings.
 
 The input is square, `image_size` pixels (the catalog's default size when the config
 leaves it empty), and the model is built for that size: its position embeddings have
@@ -39,6 +41,8 @@ from torch import nn  # noqa: E402
 from transformers import (  # noqa: E402
     PretrainedConfig,
     PreTrainedModel,
+    SegformerConfig,
+    SegformerForSemanticSegmentation,
     ViTConfig,
     ViTForImageClassification,
     YolosConfig,
@@ -83,6 +87,13 @@ _YOLOS_TINY: dict[str, Any] = dict(
     giou_cost=2, bbox_loss_coefficient=5, giou_loss_coefficient=2, eos_coefficient=0.1,
 )  # fmt: skip
 
+_SEGFORMER_B0: dict[str, Any] = dict(
+    num_encoder_blocks=4, depths=[2, 2, 2, 2], sr_ratios=[8, 4, 2, 1],
+    hidden_sizes=[32, 64, 160, 256], patch_sizes=[7, 3, 3, 3], strides=[4, 2, 2, 2],
+    num_attention_heads=[1, 2, 5, 8], mlp_ratios=[4, 4, 4, 4], decoder_hidden_size=256,
+    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+)  # fmt: skip
+
 ARCHITECTURES: dict[str, Architecture] = {
     # facebook/deit-tiny-patch16-224 normalizes with ImageNet's statistics,
     # google/vit-base-patch16-224 with 0.5 / 0.5.
@@ -97,6 +108,11 @@ ARCHITECTURES: dict[str, Architecture] = {
     "yolos-tiny": Architecture(
         "yolos", "object_detection", _YOLOS_TINY, IMAGENET_MEAN, IMAGENET_STD, (800, 1333),
         ("class_labels_classifier.layers.2.",),
+    ),
+    # MiT-b0 (SegformerConfig's defaults, written out); trainers/transformers_segformer.py
+    "segformer-b0": Architecture(
+        "segformer", "semantic_segmentation", _SEGFORMER_B0, IMAGENET_MEAN, IMAGENET_STD,
+        (512, 512), ("decode_head.classifier.",),
     ),
 }  # fmt: skip
 
@@ -130,11 +146,17 @@ def make_config(
     if kind == "yolos":
         # YOLOS reads the size as (height, width).
         return YolosConfig(**arch_config, image_size=[image_size, image_size], **labels)
+    if kind == "segformer":  # convolutional patch embeddings: any input size
+        return SegformerConfig(**arch_config, **labels)
     raise ValueError(f"unknown model kind {kind!r}")
 
 
 def model_class(kind: str) -> type[PreTrainedModel]:
-    return ViTForImageClassification if kind == "vit" else YolosForObjectDetection
+    return {
+        "vit": ViTForImageClassification,
+        "yolos": YolosForObjectDetection,
+        "segformer": SegformerForSemanticSegmentation,
+    }[kind]
 
 
 def count_parameters(model: nn.Module) -> int:

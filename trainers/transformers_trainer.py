@@ -62,6 +62,7 @@ from trainers.transformers_models import (  # noqa: E402
     default_image_size,
     rebuild,
 )
+from trainers.transformers_segformer import SemanticSegmentation  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,11 @@ class _Detection:
 
 
 # Per model kind: how its data is loaded, its loss taken and its predictions measured.
-_TASKS: dict[str, _Classification | _Detection] = {"vit": _Classification(), "yolos": _Detection()}
+_TASKS: dict[str, _Classification | _Detection | SemanticSegmentation] = {
+    "vit": _Classification(),
+    "yolos": _Detection(),
+    "segformer": SemanticSegmentation(),  # trainers/transformers_segformer.py
+}
 
 
 # --- the trainer ---------------------------------------------------------------------------
@@ -374,6 +379,8 @@ class TransformersTrainer:
         confidence >= `confidence` in the image's own pixels, best first (at most 100).
         """
         state = load_checkpoint(checkpoint)
+        if state["kind"] == "segformer":  # ImagePrediction has no place for a mask
+            raise NotImplementedError("Semantic segmentation predicts through its export")
         classes: list[str] = list(state["class_names"])
         dev = torch.device(device)
         model = model_from_checkpoint(state).to(dev).eval()

@@ -16,7 +16,8 @@ and reads everything else from metadata.json:
   "yolo_detect" / "yolo_segment" / "yolo_pose" (Ultralytics' head: boxes decoded in input
   pixels, sigmoid class scores, then mask coefficients or keypoints; non-maximum
   suppression here) or "detr_boxes" (DETR/YOLOS: logits with a last no-object class and
-  normalized cx, cy, w, h boxes).
+  normalized cx, cy, w, h boxes) or "semantic_mask" (per-class logits at the input's size:
+  the best class per pixel, mapped to the image's own pixels by nearest neighbour).
 
 The result has the platform's prediction shape:
     {"image_id", "width", "height",
@@ -25,10 +26,14 @@ The result has the platform's prediction shape:
                     "polygon": [[x, y], ...] (segmentation), "keypoints": [[x, y, v], ...] (pose)}]}
 Boxes, polygons and keypoints are absolute pixels of the original image, boxes
 [x, y, width, height] from the top-left.
+Semantic segmentation adds "mask": {"encoding": "png_base64", "width", "height", "data":
+a PNG (8-bit grey; 16-bit beyond 256 classes) whose pixel values are class ids,
+"classes": [{"class_id", "class_name", "pixels"}, ...] (the classes in it)}.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -438,6 +443,8 @@ class Model:
             result["instances"] = self._yolo(outputs, placed, confidence, iou, max_detections)
         elif kind == "detr_boxes":
             result["instances"] = self._detr(outputs, placed, confidence, max_detections)
+        elif kind == "semantic_mask":
+            result["mask"] = self._semantic_mask(outputs[0][0], placed)
         else:
             raise ValueError(f"this runtime cannot decode {kind!r} outputs")
         return result
@@ -544,6 +551,32 @@ class Model:
             box = placed.to_original(xyxy[q].reshape(2, 2)).reshape(4)
             out.append(self._instance(int(class_ids[q]), float(scores[q]), box))
         return out
+
+    def _semantic_mask(self, logits: np.ndarray, placed: Placement) -> dict[str, Any]:
+        """The best class of each original pixel: the input pixel it falls in (nearest
+        neighbour through the placement), as a PNG of class ids."""
+        best = np.asarray(logits).argmax(axis=0)  # (H, W) at the input's size
+        height, width = best.shape
+        xs = np.floor((np.arange(placed.width) + 0.5) * placed.gain_x + placed.pad_x)
+        ys = np.floor((np.arange(placed.height) + 0.5) * placed.gain_y + placed.pad_y)
+        cols = xs.astype(np.int64).clip(0, width - 1)
+        rows = ys.astype(np.int64).clip(0, height - 1)
+        mask = best[rows][:, cols]
+        counts = np.bincount(mask.reshape(-1), minlength=len(self.class_names))
+        # uint8 makes an 8-bit grey PNG ("L"), uint16 a 16-bit one ("I;16")
+        picture = Image.fromarray(mask.astype(np.uint8 if counts.size <= 256 else np.uint16))
+        png = io.BytesIO()
+        picture.save(png, format="PNG")
+        return {
+            "encoding": "png_base64",
+            "width": placed.width,
+            "height": placed.height,
+            "data": base64.b64encode(png.getvalue()).decode("ascii"),
+            "classes": [
+                {"class_id": c, "class_name": self.class_names[c], "pixels": int(counts[c])}
+                for c in np.flatnonzero(counts).tolist()
+            ],
+        }
 
 
 def _kind(post: dict[str, Any]) -> str:

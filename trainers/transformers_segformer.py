@@ -1,0 +1,236 @@
+"""Semantic segmentation with SegFormer: the transformers adapter's task for model kind
+"segformer" (data, loss, measure, export graph).
+
+The dataset's masks reach the trainer inside the normalized manifest, as COCO-Stuff
+stores semantic labels: per image, one non-crowd annotation per class present whose RLE
+marks that class's pixels. Pixels no annotation covers (crowd annotations included) are
+void, IGNORE_INDEX (255), as in Pascal VOC, ADE20K and mmsegmentation masks: never
+trained on, never counted.
+
+Images are resized to a square `image_size` (bilinear, as the exported runtime does) and
+masks with nearest-neighbour, so every pixel keeps a class of its own. SegFormer's
+logits come at a quarter of the input's resolution: the loss (cross-entropy, void
+ignored) and the measure (trainers/metrics/semantic.py: per-class IoU, mIoU, pixel
+accuracy) read them upsampled bilinearly to the input size, as the model's own loss
+does; so does the exported graph, whose "logits" output is (B, classes, size, size).
+
+Augmentation (training only): none: resize; light: + horizontal flip (image and mask
+together); standard and heavy: + colour jitter of the image.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms as T
+
+from contract.manifest import ImageEntry, Manifest, Rle
+from trainers.base import EvalReport
+from trainers.classification_data import load_rgb
+from trainers.metrics.semantic import IGNORE_INDEX, confusion, scores, semantic_report
+from trainers.optim import autocast
+
+POSTPROCESSING_KIND = "semantic_mask"
+
+
+# --- masks ---------------------------------------------------------------------------------
+
+
+def decode_rle(rle: Rle) -> np.ndarray:
+    """A COCO RLE (uncompressed runs or the compressed string) as an (H, W) bool mask."""
+    height, width = rle.size
+    if isinstance(rle.counts, str):
+        from pycocotools import mask as mask_utils
+
+        encoded = {"size": [height, width], "counts": rle.counts.encode()}
+        return np.asarray(mask_utils.decode(encoded), bool)
+    counts = np.asarray(rle.counts, np.int64)
+    if counts.sum() != height * width:
+        raise ValueError(f"RLE runs cover {counts.sum()} pixels, not {height}x{width}")
+    # COCO's runs alternate 0s and 1s (the first run is of 0s) in column-major order
+    flat = np.repeat(np.arange(counts.size) % 2 == 1, counts)
+    return flat.reshape(width, height).T  # type: ignore[no-any-return]
+
+
+def class_map(entry: ImageEntry, label_map: dict[int, int] | None = None) -> np.ndarray:
+    """The (height, width) uint8 class index per pixel of a manifest image; IGNORE_INDEX
+    where no non-crowd annotation says. ValueError for a mask of another size."""
+    out = np.full((entry.height, entry.width), IGNORE_INDEX, np.uint8)
+    for ann in entry.annotations:
+        if ann.iscrowd or ann.rle is None:
+            continue
+        mask = decode_rle(ann.rle)
+        if mask.shape != out.shape:
+            raise ValueError(f"{entry.path}: a {mask.shape} mask on a {out.shape} image")
+        out[mask] = label_map[ann.class_id] if label_map is not None else ann.class_id
+    return out
+
+
+class SemanticImages(Dataset):  # type: ignore[type-arg]
+    """(image tensor, (size, size) int64 class map, index) per manifest entry."""
+
+    def __init__(
+        self, entries: list[ImageEntry], data_dir: Path, image_size: int, augmentation: str,
+        train: bool, mean: list[float], std: list[float], label_map: dict[int, int] | None,
+    ) -> None:  # fmt: skip
+        self.entries, self.data_dir, self.size = entries, data_dir, image_size
+        self.flip = train and augmentation != "none"
+        self.jitter = (
+            T.ColorJitter(0.2, 0.2, 0.2)
+            if train and augmentation in ("standard", "heavy")
+            else None
+        )
+        self.label_map = label_map
+        self.normalize = T.Compose([T.ToTensor(), T.Normalize(mean=mean, std=std)])
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        entry = self.entries[index]
+        size = (self.size, self.size)
+        image = load_rgb(self.data_dir / entry.path).resize(size, Image.Resampling.BILINEAR)
+        mask = Image.fromarray(class_map(entry, self.label_map)).resize(
+            size, Image.Resampling.NEAREST
+        )
+        if self.flip and random.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            mask = mask.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if self.jitter is not None:
+            image = self.jitter(image)
+        return self.normalize(image), torch.from_numpy(np.asarray(mask, np.int64)), index
+
+
+def upsampled_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """SegFormer's logits at the input's size (B, classes, H, W)."""
+    logits = model(pixel_values=x).logits
+    return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+# --- the task ------------------------------------------------------------------------------
+
+
+class SemanticSegmentation:
+    """SegFormer on manifest masks; the transformers trainer's task for kind "segformer"."""
+
+    def entries(self, manifest: Manifest, split: str) -> list[ImageEntry]:
+        return [e for e in manifest.images if e.split == split]
+
+    def loader(
+        self, entries: list[ImageEntry], data_dir: Path, state: dict[str, Any], train: bool,
+        augmentation: str, batch_size: int, seed: int, pin: bool,
+        label_map: dict[int, int] | None = None,
+    ) -> DataLoader:  # type: ignore[type-arg]  # fmt: skip
+        dataset = SemanticImages(
+            entries, data_dir, int(state["image_size"]), augmentation, train,
+            list(state["mean"]), list(state["std"]), label_map,
+        )  # fmt: skip
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        return DataLoader(
+            dataset, batch_size=batch_size, shuffle=train, num_workers=0, generator=generator,
+            pin_memory=pin,
+        )  # fmt: skip
+
+    def label_map(
+        self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
+    ) -> dict[int, int]:
+        """Manifest class ids to the model's, by name. ValueError for an unknown class."""
+        by_name = {name: i for i, name in enumerate(classes)}
+        used = {manifest.classes[a.class_id] for e in entries for a in e.annotations}
+        if unknown := used - set(by_name):
+            raise ValueError(f"The model does not know the classes {sorted(unknown)}")
+        return {i: by_name[n] for i, n in enumerate(manifest.classes) if n in by_name}
+
+    @staticmethod
+    def loss(
+        model: nn.Module, batch: Any, device: torch.device, criterion: nn.Module
+    ) -> tuple[torch.Tensor, int]:
+        # `criterion` (the trainer's classification loss, with label smoothing) is not
+        # used: void pixels must be ignored, which it does not do.
+        x, y, _ = batch
+        logits = upsampled_logits(model, x.to(device, non_blocking=True))
+        target = y.to(device, non_blocking=True)
+        return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX), int(x.shape[0])
+
+    @torch.inference_mode()
+    def measure(
+        self, model: nn.Module, loader: DataLoader, entries: list[ImageEntry],  # type: ignore[type-arg]
+        classes: list[str], device: torch.device, amp: bool, keep_images: bool = False,
+        label_map: dict[int, int] | None = None,
+    ) -> EvalReport:  # fmt: skip
+        """mIoU and the rest over every pixel of the split at the input size."""
+        model.eval()
+        n = len(classes)
+        total = np.zeros((n, n), np.int64)
+        per_image: list[dict[str, Any]] = []
+        for x, y, indices in loader:
+            with autocast(device, amp):
+                logits = upsampled_logits(model, x.to(device, non_blocking=True))
+            predicted = logits.float().argmax(dim=1).cpu().numpy()
+            truth = y.numpy()
+            for i, index in enumerate(indices.tolist()):
+                cm = confusion(truth[i], predicted[i], n)
+                total += cm
+                if keep_images:
+                    per_image.append(_image_result(entries[index], cm, predicted[i], classes))
+        return semantic_report(total, classes, per_image if keep_images else None)
+
+
+def _image_result(
+    entry: ImageEntry, cm: np.ndarray, predicted: np.ndarray, classes: list[str]
+) -> dict[str, Any]:
+    """One image of a test run: the classes it shows and its own IoU figures."""
+    metrics, _ = scores(cm)
+    shown = np.bincount(predicted.reshape(-1), minlength=len(classes))
+    truth = cm.sum(axis=1)
+
+    def named(counts: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {"class_id": c, "class_name": classes[c], "pixels": int(counts[c])}
+            for c in range(len(classes))
+            if counts[c] > 0
+        ]
+
+    return {
+        "image_id": entry.path,
+        "image_path": entry.path,
+        "predictions": {"classes_present": named(shown)},
+        "ground_truth": {"classes_present": named(truth)},
+        "metrics": metrics,
+    }
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+class SegmenterGraph(nn.Module):
+    """SegformerForSemanticSegmentation with a tensor in and the logits, upsampled to the
+    input's size, out."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return upsampled_logits(self.model, images)
+
+
+def export_graph(model: nn.Module) -> tuple[nn.Module, list[str], dict[str, Any]]:
+    """The graph to trace, its outputs and vap_runtime's postprocessing: the argmax class
+    per pixel, mapped to the image's own size (nearest), returned as a PNG mask."""
+    post = {
+        "kind": POSTPROCESSING_KIND,
+        "outputs": ["logits"],
+        "layout": "NCHW",
+        "mask_encoding": "png_base64",
+    }
+    return SegmenterGraph(model), ["logits"], post
