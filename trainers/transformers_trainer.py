@@ -39,7 +39,6 @@ from trainers.base import (  # noqa: E402
     TrainHooks,
     TrainOutcome,
     TrainRequest,
-    register,
 )
 from trainers.classification_data import (  # noqa: E402
     ManifestImages,
@@ -238,7 +237,6 @@ _TASKS: dict[str, _Classification | _Detection] = {"vit": _Classification(), "yo
 # --- the trainer ---------------------------------------------------------------------------
 
 
-@register("transformers")
 class TransformersTrainer:
     framework = "transformers"
 
