@@ -1,6 +1,7 @@
 """What an environment can export, per framework and format, given what it has
 installed and whether it has an NVIDIA GPU: the rule, reading each format's facts
-(contract/export_formats/) and the frameworks' and quantizations' below.
+(contract/export_formats/) and frameworks' (contract/frameworks/), and the quantizations'
+below.
 
 The rule is pure: a worker applies it to its own environment
 (functions/capabilities.py) and reports the table; the API only reads reported tables.
@@ -16,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from contract import frameworks
 from contract.export_formats import facts_of, names
 
-FRAMEWORKS = ("timm", "ultralytics", "transformers")
+FRAMEWORKS = frameworks.names()
 QUANTIZATIONS = ("dynamic_int8", "static_int8", "fp16")
 
 # What each quantization of the ONNX export needs (exporters/quantize.py).
@@ -27,7 +29,8 @@ QUANTIZATION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "static_int8": ("onnx", "onnxruntime"),
     "fp16": ("onnx", "onnxruntime"),
 }
-FRAMEWORK_PACKAGES = {"timm": "timm", "ultralytics": "ultralytics", "transformers": "transformers"}
+# The package each framework needs, from its facts (contract/frameworks/).
+FRAMEWORK_PACKAGES = {f.name: f.package for f in frameworks.all_frameworks().values()}
 # Every framework trains and exports with torch.
 FRAMEWORK_REQUIREMENTS = ("torch", "torchvision")
 

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from contract import frameworks
+
 
 class Option(BaseModel):
     value: str
@@ -52,6 +54,13 @@ class ConfigError(ValueError):
 
 def _opts(*values: str) -> list[Option]:
     return [Option(value=v, label=v.replace("_", " ").title()) for v in values]
+
+
+def _honoured_by(setting: str) -> list[str]:
+    """The frameworks whose trainers read `setting`: each says so in its own facts
+    (contract/frameworks/<framework>.py `settings`), so adding a framework edits no list
+    here."""
+    return [f.name for f in frameworks.all_frameworks().values() if setting in f.settings]
 
 
 _DETECTION_LIKE = ["object_detection", "instance_segmentation", "pose_estimation"]
@@ -177,7 +186,7 @@ FIELDS: tuple[ConfigField, ...] = (
         max=0.5,
         description="Softens one-hot targets",
         task_types=["image_classification"],
-        frameworks=["timm", "transformers"],
+        frameworks=_honoured_by("label_smoothing"),
     ),
     ConfigField(
         name="mosaic",
@@ -187,7 +196,7 @@ FIELDS: tuple[ConfigField, ...] = (
         min=0,
         max=1,
         description="Probability of mosaic augmentation",
-        frameworks=["ultralytics"],
+        frameworks=_honoured_by("mosaic"),
         task_types=_DETECTION_LIKE,
     ),
 )
@@ -327,3 +336,12 @@ class TrainingConfig(BaseModel):
 
 if set(TrainingConfig.model_fields) != {f.name for f in FIELDS}:  # one list of settings
     raise RuntimeError("TrainingConfig and FIELDS name different settings")
+# A framework may only claim a framework-specific setting (one whose `frameworks` list is
+# derived above); a misspelt or common one would be silently ignored otherwise.
+_SPECIFIC = {f.name for f in FIELDS if f.frameworks is not None}
+for _facts in frameworks.all_frameworks().values():
+    if not set(_facts.settings) <= _SPECIFIC:
+        raise RuntimeError(
+            f"contract/frameworks/{_facts.name}.py claims settings "
+            f"{sorted(set(_facts.settings) - _SPECIFIC)} that are not framework-specific fields"
+        )

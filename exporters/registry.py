@@ -2,10 +2,11 @@
 
 A *source* turns a framework's checkpoint into a `SourceModel` (a torch module plus what
 a deployment needs to feed and read it); a *format* writes a `SourceModel` to a file.
-A source announces itself with `@register_source`; a format is a module in
-exporters/formats/ defining `FORMAT` (exporters/format_spec.py), found by `format_spec`.
-Adding either is adding one module, never editing a switch. This module imports no
-framework; `export()` loads the source modules only when called.
+A framework names its source in its facts (contract/frameworks/<framework>.py,
+`export_source`); a format is a module in exporters/formats/ defining `FORMAT`
+(exporters/format_spec.py), found by `format_spec`. Adding either is adding modules,
+never editing a switch. This module imports no framework; `export()` imports the one
+source it needs when called.
 
 ONNX is the platform's reference graph (exporters/formats/onnx.py): quantization, FP16
 and embedded preprocessing are rewrites of it, and metadata.json describes every
@@ -23,17 +24,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contract import frameworks
+
 if TYPE_CHECKING:
     from exporters.format_spec import FormatSpec
 
 QUANTIZATIONS = (None, "dynamic_int8", "static_int8", "fp16")
-
-# Modules whose import registers sources (imported on the first export).
-_SOURCE_MODULES = (
-    "exporters.timm_source",
-    "exporters.ultralytics_source",
-    "exporters.transformers_source",
-)
 
 REFERENCE_DIR = ".reference"  # scratch folder in out_dir for the ONNX a format is made from
 
@@ -94,20 +90,17 @@ class ExportResult:
 
 SourceLoader = Callable[[Path], SourceModel]
 
-_SOURCES: dict[str, SourceLoader] = {}
 
-
-def register_source(framework: str) -> Callable[[SourceLoader], SourceLoader]:
-    def wrap(fn: SourceLoader) -> SourceLoader:
-        _SOURCES[framework] = fn
-        return fn
-
-    return wrap
-
-
-def _load_sources() -> None:
-    for name in _SOURCE_MODULES:
-        importlib.import_module(name)
+def source_loader(framework: str) -> SourceLoader:
+    """The function turning `framework`'s checkpoints into a SourceModel, as its facts
+    name it (importing its module). ValueError for a framework no facts describe."""
+    facts = frameworks.find(framework)
+    if facts is None:
+        raise ValueError(
+            f"no exporter for framework {framework!r}; known: {sorted(frameworks.names())}"
+        )
+    loader: SourceLoader = frameworks.entry_point(facts.export_source)
+    return loader
 
 
 @cache
@@ -192,9 +185,7 @@ def export(
     from exporters.metadata import build_metadata, write_metadata
     from exporters.predictor import measure_latency_ms, runner_for
 
-    _load_sources()
-    if framework not in _SOURCES:
-        raise ValueError(f"no exporter for framework {framework!r}; known: {sorted(_SOURCES)}")
+    load_source = source_loader(framework)
     spec = format_spec(fmt)
     options = ExportOptions(
         opset=opset,
@@ -206,7 +197,7 @@ def export(
     _check(fmt, options)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    source = _SOURCES[framework](Path(checkpoint))
+    source = load_source(Path(checkpoint))
     written = spec.write(source, out_dir, options)
     try:
         reference = written.reference_onnx or written.model_file

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from exporters.registry import SourceModel, register_source
+from exporters.registry import SourceModel
 
 
 def _resize_preprocessing(size: int, mean: list[float], std: list[float]) -> dict[str, Any]:
@@ -19,7 +19,6 @@ def _resize_preprocessing(size: int, mean: list[float], std: list[float]) -> dic
     }
 
 
-@register_source("timm")
 def timm_source(checkpoint: Path) -> SourceModel:
     from trainers.timm_trainer import load_checkpoint, model_from_checkpoint
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from exporters.registry import SourceModel, register_source
+from exporters.registry import SourceModel
 from trainers import offline
 
 offline.apply()  # before transformers is imported
@@ -57,7 +57,6 @@ def preprocessing(size: int, mean: list[float], std: list[float]) -> dict[str, A
     }
 
 
-@register_source("transformers")
 def transformers_source(checkpoint: Path) -> SourceModel:
     """A checkpoint of trainers/transformers_trainer.py ready to trace.
 

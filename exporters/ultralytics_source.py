@@ -21,7 +21,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from exporters.registry import SourceModel, register_source
+from exporters.registry import SourceModel
 from trainers import offline
 
 offline.apply()  # before Ultralytics is imported
@@ -148,7 +148,6 @@ def postprocessing(task_type: str, head: nn.Module | None, class_count: int) -> 
     return post
 
 
-@register_source("ultralytics")
 def ultralytics_source(checkpoint: Path) -> SourceModel:
     """A checkpoint of trainers/ultralytics_trainer.py ready to trace.
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
+from contract import frameworks
 from contract.capabilities import GpuInfo, WorkerCapabilities
 from contract.export_capabilities import (
     FRAMEWORKS,
@@ -28,10 +29,13 @@ from contract.export_capabilities import (
 )
 from contract.jobs import CONTRACT_VERSION
 
-# Distributions whose versions the table shows (as pip names them).
+# Distributions whose versions the table shows (as pip names them); each framework's
+# comes from its facts (contract/frameworks/).
 VERSIONED = (
-    "torch", "torchvision", "timm", "ultralytics", "transformers", "onnx", "onnxruntime",
-    "onnxruntime-gpu", "onnxscript", "openvino", "tensorrt", "coremltools", "numpy",
+    "torch", "torchvision",
+    *(f.distribution or f.package for f in frameworks.all_frameworks().values()),
+    "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "openvino", "tensorrt",
+    "coremltools", "numpy",
 )  # fmt: skip
 
 

@@ -1,8 +1,9 @@
 """The one interface every framework adapter implements, and the registry that finds them.
 
-An adapter announces itself with `@register("timm")`; `get_trainer("timm")` imports
-`trainers.<framework>_trainer` on first use (so a worker that trains timm never imports
-Ultralytics). Adding a framework is adding one module.
+A framework names its adapter in its facts (contract/frameworks/<framework>.py,
+`trainer = "trainers.timm_trainer:TimmTrainer"`); `get_trainer("timm")` imports that
+module on first use (so a worker that trains timm never imports Ultralytics). Adding a
+framework is its facts module and its adapter, never a switch here.
 
 The function (`functions/train.py`) owns everything outside the framework: it downloads
 the data, reports over callbacks, uploads checkpoints (flagging the best epoch's for
@@ -22,11 +23,11 @@ training; the torch adapters (timm, transformers) hand theirs to the one loop,
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from contract import frameworks
 from contract.manifest import Manifest
 from contract.predictions import ImagePrediction
 from contract.training_config import TrainingConfig
@@ -136,28 +137,10 @@ class Trainer(Protocol):
         ...
 
 
-_REGISTRY: dict[str, type] = {}
-
-
-def register(framework: str):  # type: ignore[no-untyped-def]
-    """Class decorator: make the adapter findable as `framework`."""
-
-    def add(cls: type) -> type:
-        cls.framework = framework  # type: ignore[attr-defined]
-        _REGISTRY[framework] = cls
-        return cls
-
-    return add
-
-
 def get_trainer(framework: str) -> Trainer:
-    """The adapter for `framework`. KeyError when no adapter exists for it."""
-    if framework not in _REGISTRY:
-        try:
-            importlib.import_module(f"trainers.{framework}_trainer")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"trainers.{framework}_trainer":
-                raise
-    if framework not in _REGISTRY:
+    """The adapter for `framework`. KeyError when no framework of that name exists."""
+    facts = frameworks.find(framework)
+    if facts is None:
         raise KeyError(f"No trainer for framework {framework!r}")
-    return _REGISTRY[framework]()  # type: ignore[no-any-return]
+    trainer: Trainer = frameworks.entry_point(facts.trainer)()
+    return trainer

@@ -44,7 +44,6 @@ from trainers.base import (  # noqa: E402
     TrainHooks,
     TrainOutcome,
     TrainRequest,
-    register,
 )
 from trainers.classification_data import (  # noqa: E402
     ManifestImages,
@@ -215,7 +214,6 @@ def _probabilities(
 # --- the trainer -------------------------------------------------------------------------
 
 
-@register("timm")
 class TimmTrainer:
     framework = "timm"
 

@@ -39,7 +39,6 @@ from trainers.base import (  # noqa: E402
     TrainHooks,
     TrainOutcome,
     TrainRequest,
-    register,
 )
 from trainers.classification_data import (  # noqa: E402
     ManifestImages,
@@ -243,7 +242,6 @@ _TASKS: dict[str, _Classification | _Detection | SemanticSegmentation] = {
 # --- the trainer ---------------------------------------------------------------------------
 
 
-@register("transformers")
 class TransformersTrainer:
     framework = "transformers"
 

@@ -39,7 +39,6 @@ from trainers.base import (  # noqa: E402
     TrainHooks,
     TrainOutcome,
     TrainRequest,
-    register,
 )
 from trainers.ultralytics_args import TASKS, image_size, train_args  # noqa: E402
 from trainers.ultralytics_infer import (  # noqa: E402
@@ -179,7 +178,6 @@ class _Run:
             trainer.stop = True  # Ultralytics leaves its loop after this callback
 
 
-@register("ultralytics")
 class UltralyticsTrainer:
     framework = "ultralytics"
 
