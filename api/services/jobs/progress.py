@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from api.db.models import JobEvent, JobStatus
 from api.db.session import RELAXED_COMMIT, statement_connection
 from api.services.jobs.events import CHANNEL
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.kinds import KINDS
 from api.services.jobs.tokens import JobClaims
 from contract.jobs import Callback
 
@@ -66,7 +66,7 @@ def apply(
 def _statement(kind: Any, columns: tuple[str, ...]) -> TextClause:
     """The statement for one kind of job and the columns a callback sets, written out
     once: building it through SQLAlchemy per call cost more than PostgreSQL running it."""
-    table = JOB_MODELS[kind].__table__
+    table = KINDS[kind].model.__table__
     sets = "".join(f", {c} = :{c}" for c in columns)
     statement = text(
         f"""
