@@ -44,8 +44,10 @@ def kind_by_id(db: Session, job_id: uuid.UUID) -> JobKind | None:
 
 
 def find(db: Session, job_id: uuid.UUID) -> JobRow | None:
-    """The job with `job_id`, whatever its kind, or None: two statements at most (which
-    table, then the row), one for a job already in the session or none at all."""
+    """The job with `job_id`, whatever its kind, or None: two statements (which table,
+    then the row), one when there is none. (Asking each table in turn cost one to five,
+    five for a diagnostic job or a missing id; a caller that knows the kind, such as a
+    callback from its token, reads `KINDS[kind].model` directly.)"""
     kind = kind_by_id(db, job_id)
     return db.get(KINDS[kind].model, job_id) if kind is not None else None
 
