@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import User, Webhook, WebhookDelivery
+from api.db.models.jobs import DispatchedJob
 from api.errors import BadRequest
 from api.schemas.common import Page, PageParams
 from api.schemas.webhooks import DeliveryRead, WebhookCreate, WebhookUpdate
@@ -200,7 +201,7 @@ def ping(db: Session, user: User, webhook_id: uuid.UUID) -> WebhookDelivery:
     return delivery
 
 
-def job_ended(db: Session, job: Any) -> None:
+def job_ended(db: Session, job: DispatchedJob) -> None:
     """Queue job.completed / job.failed / job.cancelled for the job's owner."""
     from api.services.jobs.kinds import kind_of
 

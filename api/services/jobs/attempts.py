@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import JobAttempt
+from api.services.jobs.kinds.base import JobRow
 
 
-def close(db: Session, job: Any, outcome: str, now: datetime, reason: str | None = None) -> None:
+def close(db: Session, job: JobRow, outcome: str, now: datetime, reason: str | None = None) -> None:
     """Record how `job`'s current attempt ended (succeeded, failed, lost, cancelled)."""
     attempt = db.scalar(
         select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.attempt == job.attempt)

@@ -11,19 +11,17 @@ number within it; the rules:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.db.models import TERMINAL_STATUSES, JobKind, JobStatus
+from api.db.models import TERMINAL_STATUSES, JobStatus
 from api.db.session import relax_durability
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
-from api.services import webhooks
-from api.services.jobs import attempts, events, progress, slots
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs import events, progress, slots, transitions
+from api.services.jobs.kinds import KINDS, handler
+from api.services.jobs.kinds.base import JobRow
 from api.services.jobs.tokens import JobClaims
-from contract.best_epoch import beats
+from api.settings import Settings
 from contract.jobs import (
     ArtifactRequest,
     ArtifactUrls,
@@ -36,9 +34,10 @@ from contract.jobs import (
 )
 
 
-def job_of(db: Session, claims: JobClaims, lock: bool = False) -> Any:
-    """The job a callback token names; `lock`: row-locked until the transaction ends."""
-    job = db.get(JOB_MODELS[claims.kind], claims.job_id, with_for_update=lock)
+def job_of(db: Session, claims: JobClaims, lock: bool = False) -> JobRow:
+    """The job a callback token names (the token says its kind: one lookup); `lock`:
+    row-locked until the transaction ends."""
+    job = db.get(KINDS[claims.kind].model, claims.job_id, with_for_update=lock)
     if job is None:
         raise NotFound("Job not found")
     return job
@@ -46,7 +45,7 @@ def job_of(db: Session, claims: JobClaims, lock: bool = False) -> Any:
 
 def _admit(
     db: Session, claims: JobClaims, body: Callback, name: str
-) -> tuple[Any, CallbackAck | None]:
+) -> tuple[JobRow, CallbackAck | None]:
     """The locked job, and an answer when the callback must not be applied."""
     if body.attempt != claims.attempt:
         raise Forbidden("The callback's attempt differs from its token's", code="wrong_attempt")
@@ -73,7 +72,7 @@ def _admit(
     return job, None
 
 
-def _mark_running(db: Session, job: Any) -> None:
+def _mark_running(db: Session, job: JobRow) -> None:
     if job.status in (JobStatus.PENDING, JobStatus.QUEUED):
         job.status = JobStatus.RUNNING
         job.started_at = job.started_at or datetime.now(UTC)
@@ -82,10 +81,8 @@ def _mark_running(db: Session, job: Any) -> None:
 
 def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
     data = body.model_dump(exclude={"attempt", "seq"}, exclude_none=True)
-    columns: dict[str, Any] = {"progress_percent": body.progress}  # the job columns it sets
-    if claims.kind == JobKind.TRAINING:
-        columns |= {"current_epoch": body.epoch, "total_epochs": body.total_epochs}
-        columns["current_metrics"] = body.metrics or None
+    # The job columns it sets: every kind's progress, and the kind's own.
+    columns = {"progress_percent": body.progress} | KINDS[claims.kind].heartbeat_columns(body)
     if progress.apply(db, claims, body, "heartbeat", data, columns):
         return CallbackAck(applied=True)
     job, ack = _admit(db, claims, body, "heartbeat")
@@ -103,22 +100,20 @@ def heartbeat(db: Session, claims: JobClaims, body: Heartbeat) -> CallbackAck:
     return CallbackAck(applied=True)
 
 
-# Events that record where something durable lies; the others only inform.
+# Events that record where something durable lies (the kind's on_<type> keeps it:
+# a checkpoint is the resume point; results and exports, where the job's output is);
+# the others only inform.
 _DURABLE_EVENTS = frozenset({"checkpoint", "results", "export"})
 
 
-def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> CallbackAck:
+def event(db: Session, settings: Settings, claims: JobClaims, body: Event) -> CallbackAck:
     if body.type not in _DURABLE_EVENTS and progress.apply(db, claims, body, body.type, body.data):
         return CallbackAck(applied=True)
     job, ack = _admit(db, claims, body, "event")
     if ack:
         return ack
-    if body.type == "checkpoint":
-        _record_checkpoint(settings, claims, job, body.data)  # durable: the resume point
-    elif body.type == "results":
-        _record_results(claims, job, body.data)  # durable: where the results are
-    elif body.type == "export":
-        _record_export(claims, job, body.data)  # durable: where the exported model is
+    if body.type in _DURABLE_EVENTS:
+        handler(KINDS[claims.kind], body.type)(settings, job, body.data)
     elif job.status not in (JobStatus.PENDING, JobStatus.QUEUED):
         relax_durability(db)
     _mark_running(db, job)
@@ -128,100 +123,30 @@ def event(db: Session, settings: Any, claims: JobClaims, body: Event) -> Callbac
     return CallbackAck(applied=True)
 
 
-def _record_checkpoint(settings: Any, claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
-    """Keep a training job's newest checkpoint as its resume point; with "best": true,
-    also copy it to `best.ckpt` inside storage (no second upload from the worker). The
-    key must lie under the job's own prefix (one that `/artifacts` answered)."""
-    if claims.kind != JobKind.TRAINING:
-        raise BadRequest("Checkpoints belong to training jobs", code="not_training")
-    key, epoch = data.get("key"), data.get("epoch")
-    prefix = f"checkpoints/{job.id}/"
-    if not isinstance(key, str) or not key.startswith(prefix):
-        raise BadRequest(f"A checkpoint key must lie under {prefix}", code="bad_checkpoint")
-    if not isinstance(epoch, int) or epoch < 0:
-        raise BadRequest("A checkpoint needs its epoch (an integer >= 0)", code="bad_checkpoint")
-    if job.last_checkpoint_epoch is None or epoch >= job.last_checkpoint_epoch:
-        job.last_checkpoint_key, job.last_checkpoint_epoch = key, epoch
-    if data.get("best"):
-        from api.services.storage import ObjectNotFound, get_storage
-
-        best = f"{prefix}best.ckpt"
-        if key != best:
-            try:
-                get_storage(settings).copy(key, best)
-            except ObjectNotFound:
-                raise BadRequest(
-                    f"No checkpoint was uploaded at {key}", code="bad_checkpoint"
-                ) from None
-        job.best_checkpoint_key = best
-
-
-def _record_results(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
-    """Where a test run or inference job left its results: {"key", "visualizations",
-    "count"}, under the job's own `results/{id}/` prefix."""
-    if claims.kind not in (JobKind.TEST_RUN, JobKind.INFERENCE):
-        raise BadRequest("Results belong to test runs and inference jobs", code="bad_results")
-    prefix = f"results/{job.id}/"
-    key, visuals, count = data.get("key"), data.get("visualizations"), data.get("count")
-    if not isinstance(key, str) or not key.startswith(prefix):
-        raise BadRequest(f"A results key must lie under {prefix}", code="bad_results")
-    if visuals is not None and (not isinstance(visuals, str) or not visuals.startswith(prefix)):
-        raise BadRequest(f"Visualizations must lie under {prefix}", code="bad_results")
-    if not isinstance(count, int) or count < 0:
-        raise BadRequest("Results need their image count (an integer >= 0)", code="bad_results")
-    job.results_key, job.visualizations_prefix = key, visuals
-    job.processed_images = count
-
-
-def _record_export(claims: JobClaims, job: Any, data: dict[str, Any]) -> None:
-    if claims.kind != JobKind.EXPORT:
-        raise BadRequest("Exported models belong to export jobs", code="bad_export")
-    from api.services import exports
-
-    exports.record_artifacts(job, data)
-
-
-def done(db: Session, settings: Any, claims: JobClaims, body: Done) -> CallbackAck:
+def done(db: Session, settings: Settings, claims: JobClaims, body: Done) -> CallbackAck:
     job, ack = _admit(db, claims, body, "done")
     if ack:
         return ack
-    now = datetime.now(UTC)
-    job.status = JobStatus.COMPLETED if body.status == "completed" else JobStatus.FAILED
-    job.completed_at = now
-    job.progress_percent = 100.0 if body.status == "completed" else job.progress_percent
-    job.error_message = body.error
-    if claims.kind == JobKind.TRAINING and body.metrics:
-        job.final_metrics = body.metrics
-    if claims.kind == JobKind.EXPORT and job.status == JobStatus.COMPLETED:
-        if not job.export_key:  # a function bug; the export is unusable, so say so
-            job.status = JobStatus.FAILED
-            job.error_message = "The export function ended without reporting a model"
-        else:
-            from api.services import exports
-
-            exports.completed(db, job)
-    outcome = "succeeded" if job.status == JobStatus.COMPLETED else "failed"
-    attempts.close(db, job, outcome, now, job.error_message)
-    events.append(
+    if body.status == "completed":
+        job.progress_percent = 100.0
+    failure = KINDS[claims.kind].on_done(db, job, body)
+    succeeded = body.status == "completed" and failure is None
+    transitions.end(
         db,
         job,
-        "status",
-        {"status": job.status.value, "metrics": body.metrics, "error": job.error_message},
+        JobStatus.COMPLETED if succeeded else JobStatus.FAILED,
+        datetime.now(UTC),
+        error=failure or body.error,
+        details={"metrics": body.metrics},
     )
-    webhooks.job_ended(db, job)
     db.commit()
     slots.promote(db, settings, job.user_id)  # the owner's next job in line takes the slot
     return CallbackAck(applied=True)
 
 
-# Where each kind of job keeps what its function uploads (DESIGN.md, Storage).
-_ARTIFACT_PREFIX = {
-    JobKind.TRAINING: "checkpoints/{id}/",
-    JobKind.EXPORT: "exports/{id}/",
-}
-
-
-def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactRequest) -> ArtifactUrls:
+def artifacts(
+    db: Session, settings: Settings, claims: JobClaims, body: ArtifactRequest
+) -> ArtifactUrls:
     """Presigned PUT URLs for the named files, under the job's own storage prefix.
 
     Answered again for a repeated seq (the URLs are idempotent); refused after the end.
@@ -233,7 +158,7 @@ def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactReque
         raise Conflict(
             f"The job has ended ({job.status.value}): nothing more to upload", code="job_ended"
         )
-    prefix = _ARTIFACT_PREFIX.get(claims.kind, "results/{id}/").format(id=job.id)
+    prefix = KINDS[claims.kind].artifact_prefix.format(id=job.id)
     storage = get_storage(settings)
     urls, keys = {}, {}
     for name in body.names:
@@ -251,65 +176,13 @@ def artifacts(db: Session, settings: Any, claims: JobClaims, body: ArtifactReque
 
 
 def validation(db: Session, claims: JobClaims, body: Validation) -> CallbackAck:
-    """One epoch's validation of a training job: stored (once per epoch), best tracked.
-    For a test run: its measured metrics (sent once, at the end)."""
-    from api.db.models import TrainingValidationResult
-
-    if claims.kind not in (JobKind.TRAINING, JobKind.TEST_RUN):
-        raise BadRequest(
-            "Validation results belong to training jobs and test runs", code="not_training"
-        )
+    """A validation report, as the job's kind applies it (a training job: one epoch's,
+    the best tracked; a test run: its measured metrics, sent once at the end)."""
+    apply = handler(KINDS[claims.kind], "validation")  # refused before anything is read
     job, ack = _admit(db, claims, body, "validation")
     if ack:
         return ack
     _mark_running(db, job)
-    if claims.kind == JobKind.TEST_RUN:
-        job.overall_metrics = {**body.metrics, body.primary_metric_name: body.primary_metric_value}
-        job.per_class_metrics = body.per_class_metrics
-        job.confusion_matrix = body.confusion_matrix
-        job.pr_curves = body.pr_curves
-        events.append(db, job, "metrics", {"primary": {body.primary_metric_name:
-                      body.primary_metric_value}, "metrics": body.metrics})  # fmt: skip
-        db.commit()
-        return CallbackAck(applied=True)
-    if body.primary_metric_direction is not None:
-        job.primary_metric_direction = body.primary_metric_direction
-    maximize = job.primary_metric_direction != "minimize"
-    best = job.best_metrics or {}
-    # The worker's training loop decides (it copies best.ckpt on its own word); a caller
-    # that does not say gets the same rule applied here.
-    is_best = body.is_best
-    if is_best is None:
-        is_best = beats(body.primary_metric_value, best.get(body.primary_metric_name), maximize)
-    row = db.scalar(
-        select(TrainingValidationResult).where(
-            TrainingValidationResult.training_job_id == job.id,
-            TrainingValidationResult.epoch == body.epoch,
-        )
-    ) or TrainingValidationResult(training_job_id=job.id, epoch=body.epoch, task_type=job.task_type)
-    row.primary_metric_name = body.primary_metric_name
-    row.primary_metric_value = body.primary_metric_value
-    row.metrics = body.metrics
-    row.per_class_metrics = body.per_class_metrics
-    row.confusion_matrix = body.confusion_matrix
-    row.pr_curves = body.pr_curves
-    if is_best:
-        db.execute(
-            update(TrainingValidationResult)
-            .where(TrainingValidationResult.training_job_id == job.id)
-            .values(is_best=False)
-        )
-        job.best_metrics = {**body.metrics, body.primary_metric_name: body.primary_metric_value}
-        job.best_epoch = body.epoch
-        job.primary_metric_name = body.primary_metric_name
-    row.is_best = is_best
-    db.add(row)
-    summary = {
-        "epoch": body.epoch,
-        "primary": {body.primary_metric_name: body.primary_metric_value},
-        "is_best": is_best,
-        "metrics": body.metrics,
-    }
-    events.append(db, job, "validation", summary)
+    is_best = apply(db, job, body)
     db.commit()
     return CallbackAck(applied=True, is_best=is_best)

@@ -6,28 +6,31 @@ A runner that cannot take the job fails it at once, with the runner's reason.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from api.db.models import JobAttempt, JobStatus
-from api.services import webhooks
-from api.services.jobs import events, tokens
-from api.services.jobs.kinds import kind_of
+from api.services.jobs import events, tokens, transitions
+from api.services.jobs.kinds import KINDS, kind_of
+from api.services.jobs.kinds.base import JobRow
 from api.services.jobs.runners import RunnerUnavailable, get_runner
 from api.settings import Settings
 from contract.jobs import JobSpec, Resources, Resume
 
+J = TypeVar("J", bound=JobRow)
+
 _TOKEN_SLACK_SECONDS = 3600  # the token outlives the job's own timeout by this much
 
 
-def submit(db: Session, settings: Settings, job: Any) -> Any:
+def submit(db: Session, settings: Settings, job: J) -> J:
     """Start a new attempt of `job` on its runner (job.runner, else the default) and
     commit. The job ends `queued`, or `failed` saying why the runner refused it. Its
     inputs are presigned afresh for every attempt (`jobs/inputs.py`)."""
     from api.services.jobs import inputs
 
     kind = kind_of(job)
+    facts = KINDS[kind]
     job.attempt = (job.attempt or 0) + 1
     job.last_callback_seq = 0
     job.runner = job.runner or settings.execution_backend
@@ -37,7 +40,7 @@ def submit(db: Session, settings: Settings, job: Any) -> Any:
         kind=kind.value,  # type: ignore[arg-type]
         attempt=job.attempt,
         framework=job.framework,
-        model=getattr(job, "model_name", None),
+        model=facts.model_name(job),
         task_type=job.task_type,
         config=job.config or {},
         inputs=inputs.for_job(db, settings, job),
@@ -46,16 +49,13 @@ def submit(db: Session, settings: Settings, job: Any) -> Any:
             settings, job.id, kind, job.attempt, resources.timeout_seconds + _TOKEN_SLACK_SECONDS
         ),
         resources=resources,
-        resume=_resume_point(settings, job),
+        resume=_resume_point(settings, facts.resume_from(job)),
     )
     try:
         ref = get_runner(job.runner, settings).submit(spec)
     except RunnerUnavailable as exc:
-        job.status = JobStatus.FAILED
-        job.error_message = f"Runner {job.runner!r} could not start the job: {exc}"
-        job.completed_at = datetime.now(UTC)
-        events.append(db, job, "status", {"status": "failed", "error": job.error_message})
-        webhooks.job_ended(db, job)
+        error = f"Runner {job.runner!r} could not start the job: {exc}"
+        transitions.end(db, job, JobStatus.FAILED, datetime.now(UTC), error=error)
         db.commit()
         return job
     job.runner_ref = ref
@@ -79,12 +79,11 @@ def submit(db: Session, settings: Settings, job: Any) -> Any:
     return job
 
 
-def _resume_point(settings: Settings, job: Any) -> Resume | None:
-    """The last checkpoint an earlier attempt saved, as a presigned URL, if any."""
-    key = getattr(job, "last_checkpoint_key", None)
-    if not key:
+def _resume_point(settings: Settings, saved: tuple[str, int] | None) -> Resume | None:
+    """The last checkpoint an earlier attempt saved (key, epoch), as a presigned URL."""
+    if saved is None:
         return None
     from api.services.storage import get_storage
 
-    url = get_storage(settings).presign_get(key)
-    return Resume(checkpoint_url=url, epoch=job.last_checkpoint_epoch or 0)
+    key, epoch = saved
+    return Resume(checkpoint_url=get_storage(settings).presign_get(key), epoch=epoch)

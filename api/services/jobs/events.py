@@ -15,20 +15,27 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import JobEvent
-from api.services.jobs.kinds import kind_of
+
+# The module, not its names: a kind's hooks append events, so kinds imports this module.
+from api.services.jobs import kinds
+from api.services.jobs.kinds.base import JobRow
 
 CHANNEL = "vap_job_events"
 
 
 def append(
-    db: Session, job: Any, type: str, data: dict[str, Any] | None = None, attempt: int | None = None
+    db: Session,
+    job: JobRow,
+    type: str,
+    data: dict[str, Any] | None = None,
+    attempt: int | None = None,
 ) -> JobEvent:
     """Add an event to `job` (whose row the caller has locked or just created); flushes,
     does not commit."""
     job.last_event_seq = (job.last_event_seq or 0) + 1
     event = JobEvent(
         job_id=job.id,
-        job_kind=kind_of(job),
+        job_kind=kinds.kind_of(job),
         seq=job.last_event_seq,
         attempt=job.attempt if attempt is None else attempt,
         type=type,

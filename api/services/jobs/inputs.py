@@ -11,12 +11,15 @@ and a retry started by the reconciler must find its inputs as the first attempt 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api.db.models import DatasetSnapshot, PretrainedWeight
 from api.errors import NotFound
+from api.services.jobs.kinds import spec_of
+from api.services.jobs.kinds.base import JobRow
 from api.services.storage import get_storage
 from api.settings import Settings
 from contract.manifest import Snapshot
@@ -24,24 +27,42 @@ from contract.manifest import Snapshot
 MAX_FILES_PAGE = 1000
 
 
-def for_job(db: Session, settings: Settings, job: Any) -> dict[str, str]:
+def _snapshot_url(db: Session, storage: Any, job: Any) -> dict[str, str]:
+    row = db.get(DatasetSnapshot, job.dataset_snapshot_id) if job.dataset_snapshot_id else None
+    return {"snapshot": storage.presign_get(row.manifest_key)} if row is not None else {}
+
+
+def _weights_url(db: Session, storage: Any, job: Any) -> dict[str, str]:
+    weight = (
+        db.get(PretrainedWeight, job.pretrained_weight_id) if job.pretrained_weight_id else None
+    )
+    return {"weights": storage.presign_get(weight.storage_key)} if weight is not None else {}
+
+
+def _checkpoint_url(db: Session, storage: Any, job: Any) -> dict[str, str]:
+    return {"checkpoint": storage.presign_get(job.checkpoint_key)} if job.checkpoint_key else {}
+
+
+def _image_urls(db: Session, storage: Any, job: Any) -> dict[str, str]:
+    return {f"image:{key.rsplit('/', 1)[-1]}": storage.presign_get(key)
+            for key in job.image_keys or []}  # fmt: skip
+
+
+# Each input a kind may declare (JobKindSpec.inputs), by name.
+BUILDERS: dict[str, Callable[[Session, Any, Any], dict[str, str]]] = {
+    "snapshot": _snapshot_url,
+    "weights": _weights_url,
+    "checkpoint": _checkpoint_url,
+    "images": _image_urls,
+}
+
+
+def for_job(db: Session, settings: Settings, job: JobRow) -> dict[str, str]:
+    """The presigned URLs of the inputs `job`'s kind declares (those it has)."""
     storage = get_storage(settings)
     inputs: dict[str, str] = {}
-    snapshot_id = getattr(job, "dataset_snapshot_id", None)
-    if snapshot_id is not None:
-        row = db.get(DatasetSnapshot, snapshot_id)
-        if row is not None:
-            inputs["snapshot"] = storage.presign_get(row.manifest_key)
-    weight_id = getattr(job, "pretrained_weight_id", None)
-    if weight_id is not None:
-        weight = db.get(PretrainedWeight, weight_id)
-        if weight is not None:
-            inputs["weights"] = storage.presign_get(weight.storage_key)
-    checkpoint = getattr(job, "checkpoint_key", None)
-    if checkpoint:
-        inputs["checkpoint"] = storage.presign_get(checkpoint)
-    for key in getattr(job, "image_keys", None) or []:
-        inputs[f"image:{key.rsplit('/', 1)[-1]}"] = storage.presign_get(key)
+    for name in spec_of(job).inputs:
+        inputs |= BUILDERS[name](db, storage, job)
     return inputs
 
 

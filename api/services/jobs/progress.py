@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from api.db.models import JobEvent, JobStatus
 from api.db.session import RELAXED_COMMIT, first_row, storable_json
 from api.services.jobs.events import CHANNEL
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.kinds import KINDS
 from api.services.jobs.tokens import JobClaims
 from contract.jobs import Callback
 
@@ -68,7 +68,7 @@ def apply(
 
 @lru_cache(maxsize=8)
 def _json_columns(kind: Any) -> frozenset[str]:
-    table = JOB_MODELS[kind].__table__
+    table = KINDS[kind].model.__table__
     return frozenset(c.name for c in table.c if c.type._type_affinity.__name__ == "JSON")
 
 
@@ -76,7 +76,7 @@ def _json_columns(kind: Any) -> frozenset[str]:
 def _statement(kind: Any, columns: tuple[str, ...]) -> str:
     """The statement for one kind of job and the columns a callback sets, written out
     once (psycopg prepares it on each connection's first use)."""
-    table = JOB_MODELS[kind].__table__.name
+    table = KINDS[kind].model.__table__.name
     sets = "".join(f", {c} = %({c})s" for c in columns)
     return f"""
         WITH job AS (

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import JobStatus
-from api.services import webhooks
-from api.services.jobs import attempts, capabilities, dispatch, events, slots
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs import attempts, capabilities, dispatch, events, slots, transitions
+from api.services.jobs.kinds import KINDS
+from api.services.jobs.kinds.base import JobRow
 from api.services.jobs.runners import RunnerUnavailable, get_runner, stop_run
 from api.settings import Settings
 
@@ -37,7 +36,7 @@ class Summary:
     runners_asked: list[str] = field(default_factory=list)
 
 
-def _lost_because(settings: Settings, job: Any, now: datetime) -> str | None:
+def _lost_because(settings: Settings, job: JobRow, now: datetime) -> str | None:
     """Why the job's current attempt is lost, or None while it is alive."""
     if job.runner and job.runner_ref:
         try:
@@ -55,7 +54,7 @@ def _lost_because(settings: Settings, job: Any, now: datetime) -> str | None:
 def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> Summary:
     now = now or datetime.now(UTC)
     summary = Summary()
-    for model in JOB_MODELS.values():
+    for model in (spec.model for spec in KINDS.values()):
         # Jobs waiting in line for a slot have no worker to lose.
         candidates = db.scalars(
             select(model.id).where(model.status.in_(_ACTIVE), model.queue_position.is_(None))
@@ -85,19 +84,15 @@ def reconcile(db: Session, settings: Settings, now: datetime | None = None) -> S
                 summary.retried.append(str(job.id))
                 dispatch.submit(db, settings, job)  # commits
             else:
-                job.status = JobStatus.FAILED
-                job.completed_at = now
-                job.error_message = (
-                    f"Worker lost on attempt {job.attempt} of {job.max_attempts}: {reason}"
-                )
                 events.append(
                     db,
                     job,
                     "attempt_lost",
                     {"attempt": job.attempt, "reason": reason, "retrying": False},
                 )
-                events.append(db, job, "status", {"status": "failed", "error": job.error_message})
-                webhooks.job_ended(db, job)
+                error = f"Worker lost on attempt {job.attempt} of {job.max_attempts}: {reason}"
+                # Its attempt was closed above, as "lost".
+                transitions.end(db, job, JobStatus.FAILED, now, error=error, close_attempt=False)
                 db.commit()
                 summary.failed.append(str(job.id))
     slots.promote_everyone(db, settings)  # ended jobs' slots, whoever's they were

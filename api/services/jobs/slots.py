@@ -15,7 +15,7 @@ A waiting job is `queued` with a queue_position; a dispatched one (`queued` or
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 from api.db.models import JobStatus, User
 from api.errors import TooManyRequests, Unprocessable
 from api.services.jobs import dispatch, events
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.kinds import KINDS
+from api.services.jobs.kinds.base import JobRow
 from api.settings import JobLimits, Settings
 
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+J = TypeVar("J", bound=JobRow)
+_MODELS = [spec.model for spec in KINDS.values()]
 
 
 def limits_for(settings: Settings, user: User) -> JobLimits:
@@ -73,7 +76,7 @@ def _counts(db: Session, user_id: uuid.UUID) -> tuple[int, int]:
             func.count().filter(model.queue_position.is_(None)).label("dispatched"),
             func.count().filter(model.queue_position.is_not(None)).label("waiting"),
         ).where(model.user_id == user_id, model.status.in_(_ACTIVE))
-        for model in JOB_MODELS.values()
+        for model in _MODELS
     ]
     rows = db.execute(union_all(*parts)).all()
     return sum(r.dispatched for r in rows), sum(r.waiting for r in rows)
@@ -106,7 +109,7 @@ def _lock_owner(db: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-def start(db: Session, settings: Settings, job: Any) -> Any:
+def start(db: Session, settings: Settings, job: J) -> J:
     """Dispatch `job` (new, or pending again) now if its owner has a free slot and no
     job waiting before it; else put it in line; 429 (nothing of the job kept) when the
     line is full too. Commits."""
@@ -130,10 +133,10 @@ def start(db: Session, settings: Settings, job: Any) -> Any:
     return job
 
 
-def _waiting(db: Session, user_id: uuid.UUID) -> list[Any]:
+def _waiting(db: Session, user_id: uuid.UUID) -> list[JobRow]:
     jobs = [
         job
-        for model in JOB_MODELS.values()
+        for model in _MODELS
         for job in db.scalars(
             select(model).where(
                 model.user_id == user_id,
@@ -145,7 +148,7 @@ def _waiting(db: Session, user_id: uuid.UUID) -> list[Any]:
     return sorted(jobs, key=lambda j: j.queue_position)
 
 
-def promote(db: Session, settings: Settings, user_id: uuid.UUID) -> list[Any]:
+def promote(db: Session, settings: Settings, user_id: uuid.UUID) -> list[JobRow]:
     """Dispatch the owner's waiting jobs, first in line first, while slots are free;
     renumber the rest. The jobs dispatched. Commits."""
     user = _lock_owner(db, user_id)
@@ -167,7 +170,7 @@ def promote(db: Session, settings: Settings, user_id: uuid.UUID) -> list[Any]:
     return started
 
 
-def leave_line(job: Any) -> None:
+def leave_line(job: JobRow) -> None:
     """A waiting job that ends (cancelled) leaves the line; `promote` renumbers it."""
     job.queue_position = None
 
@@ -176,7 +179,7 @@ def promote_everyone(db: Session, settings: Settings) -> int:
     """`promote` for every owner with a waiting job and, maybe, a free slot: the
     reconciler's safety net. How many jobs it dispatched."""
     owners: set[uuid.UUID] = set()
-    for model in JOB_MODELS.values():
+    for model in _MODELS:
         owners.update(
             db.scalars(
                 select(model.user_id).where(

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db.models import TERMINAL_STATUSES, JobKind
 from api.db.session import new_session
 from api.services.jobs import events
-from api.services.jobs.kinds import JOB_MODELS
+from api.services.jobs.kinds import KINDS
 from api.services.jobs.wakeups import for_current_loop
 from api.settings import Settings, under_lambda
 
@@ -34,7 +34,7 @@ def _read(
     """The next events after `after`, and whether the job has ended with nothing more to read."""
     with new_session(settings) as db:
         rows = events.after(db, job_id, after, _BATCH)
-        job = db.get(JOB_MODELS[kind], job_id)
+        job = db.get(KINDS[kind].model, job_id)
         newest = rows[-1].seq if rows else after
         ended = job is None or (job.status in TERMINAL_STATUSES and job.last_event_seq <= newest)
         return [events.as_dict(r) for r in rows], ended
