@@ -1,4 +1,5 @@
-"""The four kinds of job, what they share, and the append-only event log.
+"""The tables of the five kinds of job (what each kind does with them: api/services/jobs/kinds/),
+what they share, and the append-only event log.
 
 Each kind keeps its own table (their domain columns differ a lot); the columns the
 dispatcher needs are the same on all of them (`DispatchedJob`). Events and attempts
