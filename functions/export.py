@@ -137,8 +137,8 @@ def _validate(
     )
     outcome = export_check.compare(reference, report, float(config.get("max_metric_drop", 0.02)))
     outcome.update(split=split, images=count)
-    if spec.task_type == "image_classification":
-        outcome["top1_agreement"] = export_check.top1_agreement(reference.images or [], predictions)
+    task = spec.task_type or ""
+    outcome.update(export_check.agreement(task, reference.images or [], predictions))
     client.heartbeat(
         progress=80,
         message=f"{outcome['metric']}: checkpoint {outcome['checkpoint']:.4f}, "

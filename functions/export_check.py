@@ -1,8 +1,14 @@
 """Validation after export: the exported model measured on a labelled split with the
-metrics the trainers use, so its figure sits next to the checkpoint's on equal terms."""
+metrics the trainers use, so its figure sits next to the checkpoint's on equal terms.
+
+What differs by task is a row of CHECKS: how the exported model's predictions are
+scored, and (where the task has one) how closely they agree with the checkpoint's own
+per-image predictions. A task adds its row; nothing else here changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +22,60 @@ from trainers.base import EvalReport
 EVAL_CONFIDENCE = 0.001
 EVAL_MAX_DETECTIONS = 300
 
+Score = Callable[[list[ImageEntry], list[ImagePrediction], list[str]], EvalReport]
+# The checkpoint's per-image test-run results and the exported model's predictions -> a
+# share in [0, 1].
+Agreement = Callable[[list[dict[str, Any]], list[ImagePrediction]], float]
 
-def measure(
-    predictor: Any, manifest: Manifest, files: Path, split: str, task_type: str
-) -> tuple[EvalReport, list[ImagePrediction]]:
-    """The exported model's report on `split`, and its prediction per image."""
-    from PIL import Image
 
+@dataclass(frozen=True)
+class TaskCheck:
+    score: Score
+    agreement: tuple[str, Agreement] | None = None  # (its name in the outcome, how)
+
+
+def _classification(
+    images: list[ImageEntry], predictions: list[ImagePrediction], classes: list[str]
+) -> EvalReport:
     from trainers.metrics.classification import classification_report
-    from trainers.metrics.detection import detection_report, merge_reports
 
-    images: list[ImageEntry] = [i for i in manifest.images if i.split == split]
-    classes = manifest.classes
-    classify = task_type == "image_classification"
-    predictions = []
-    for entry in images:
-        with Image.open(files / entry.path) as opened:
-            raw = predictor.predict(
-                opened.convert("RGB"),
-                top_k=len(classes),
-                confidence=EVAL_CONFIDENCE,
-                max_detections=EVAL_MAX_DETECTIONS,
-            )
-        predictions.append(ImagePrediction.model_validate({**raw, "image_id": entry.path}))
-    if classify:
-        probabilities = np.zeros((len(images), len(classes)))
-        for row, pred in zip(probabilities, predictions, strict=True):
-            for score in pred.classes:
-                row[score.class_id] = score.confidence
-        labels = [int(i.label) for i in images]  # type: ignore[arg-type]
-        ids = [i.path for i in images]
-        return classification_report(labels, probabilities, classes, image_ids=ids), predictions
-    report = detection_report(images, predictions, classes, "bbox")
-    if task_type == "instance_segmentation":
-        report = merge_reports(report, detection_report(images, predictions, classes, "segm"))
-    elif task_type == "pose_estimation":
-        report = merge_reports(report, detection_report(images, predictions, classes, "keypoints"))
-    return report, predictions
+    probabilities = np.zeros((len(images), len(classes)))
+    for row, pred in zip(probabilities, predictions, strict=True):
+        for score in pred.classes:
+            row[score.class_id] = score.confidence
+    labels = [int(i.label) for i in images]  # type: ignore[arg-type]
+    ids = [i.path for i in images]
+    return classification_report(labels, probabilities, classes, image_ids=ids)
+
+
+def _coco(*extra: str) -> Score:
+    """COCO's box metrics, joined with its mask ("segm") or keypoint metrics."""
+
+    def score(
+        images: list[ImageEntry], predictions: list[ImagePrediction], classes: list[str]
+    ) -> EvalReport:
+        from trainers.metrics.detection import detection_report, merge_reports
+
+        report = detection_report(images, predictions, classes, "bbox")
+        for iou_type in extra:
+            report = merge_reports(report, detection_report(images, predictions, classes, iou_type))
+        return report
+
+    return score
+
+
+def _semantic(
+    images: list[ImageEntry], predictions: list[ImagePrediction], classes: list[str]
+) -> EvalReport:
+    from trainers.metrics.semantic import mask_report
+
+    return mask_report(images, predictions, classes)
+
+
+def _pixel_agreement(reference: list[dict[str, Any]], exported: list[ImagePrediction]) -> float:
+    from trainers.metrics.semantic import pixel_agreement
+
+    return pixel_agreement(reference, exported)
 
 
 def top1_agreement(reference: list[dict[str, Any]], exported: list[ImagePrediction]) -> float:
@@ -65,6 +88,58 @@ def top1_agreement(reference: list[dict[str, Any]], exported: list[ImagePredicti
         best[item.get("image_id")] = top.get("class_id")
     same = sum(1 for p in exported if p.classes and best.get(p.image_id) == p.classes[0].class_id)
     return same / max(len(exported), 1)
+
+
+CHECKS: dict[str, TaskCheck] = {
+    "image_classification": TaskCheck(_classification, ("top1_agreement", top1_agreement)),
+    "object_detection": TaskCheck(_coco()),
+    "instance_segmentation": TaskCheck(_coco("segm")),
+    "pose_estimation": TaskCheck(_coco("keypoints")),
+    "semantic_segmentation": TaskCheck(_semantic, ("pixel_agreement", _pixel_agreement)),
+}
+
+
+def check_of(task_type: str) -> TaskCheck:
+    """The task's row of CHECKS. ValueError for a task without one."""
+    if task_type not in CHECKS:
+        raise ValueError(f"Exports of {task_type or 'an unknown task'} cannot be validated")
+    return CHECKS[task_type]
+
+
+def measure(
+    predictor: Any, manifest: Manifest, files: Path, split: str, task_type: str
+) -> tuple[EvalReport, list[ImagePrediction]]:
+    """The exported model's report on `split`, and its prediction per image. ValueError
+    for a task CHECKS has no row for."""
+    from PIL import Image
+
+    check = check_of(task_type)
+    images: list[ImageEntry] = [i for i in manifest.images if i.split == split]
+    classes = manifest.classes
+    predictions = []
+    for entry in images:
+        with Image.open(files / entry.path) as opened:
+            raw = predictor.predict(
+                opened.convert("RGB"),
+                top_k=len(classes),
+                confidence=EVAL_CONFIDENCE,
+                max_detections=EVAL_MAX_DETECTIONS,
+            )
+        predictions.append(ImagePrediction.model_validate({**raw, "image_id": entry.path}))
+    return check.score(images, predictions, classes), predictions
+
+
+def agreement(
+    task_type: str, reference: list[dict[str, Any]], exported: list[ImagePrediction]
+) -> dict[str, float]:
+    """{name: share} of how often the exported model says what the checkpoint said,
+    for a task that has such a measure (classification: top-1 class; semantic
+    segmentation: pixels); {} for the others."""
+    found = check_of(task_type).agreement
+    if found is None:
+        return {}
+    name, how = found
+    return {name: how(reference, exported)}
 
 
 def compare(checkpoint: EvalReport, exported: EvalReport, max_drop: float) -> dict[str, Any]:

@@ -10,9 +10,12 @@ trained on, never counted.
 Images are resized to a square `image_size` (bilinear, as the exported runtime does) and
 masks with nearest-neighbour, so every pixel keeps a class of its own. SegFormer's
 logits come at a quarter of the input's resolution: the loss (cross-entropy, void
-ignored) and the measure (trainers/metrics/semantic.py: per-class IoU, mIoU, pixel
-accuracy) read them upsampled bilinearly to the input size, as the model's own loss
+ignored) reads them upsampled bilinearly to the input size, as the model's own loss
 does; so does the exported graph, whose "logits" output is (B, classes, size, size).
+The measure (trainers/metrics/semantic.py: per-class IoU, mIoU, pixel accuracy) and
+`predict` take the best class per input pixel and map it back to each image's own
+pixels (nearest neighbour, vap_runtime's `labels_at_image`), so the figures count the
+pixels a test run, an inference job and the exported model count.
 
 Augmentation (training only): none: resize; light: + horizontal flip (image and mask
 together); standard and heavy: + colour jitter of the image.
@@ -32,46 +35,27 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from contract.manifest import ImageEntry, Manifest, Rle
+from contract.manifest import ImageEntry, Manifest
+from contract.predictions import ImagePrediction, SemanticMask
 from trainers.base import EvalReport
 from trainers.classification_data import load_rgb
-from trainers.metrics.semantic import IGNORE_INDEX, confusion, scores, semantic_report
+from trainers.metrics.semantic import (
+    IGNORE_INDEX,
+    class_map,
+    confusion,
+    decode_rle,
+    image_result,
+    semantic_report,
+)
 from trainers.optim import autocast
+from vap_runtime.model import encode_mask, labels_at_image
+
+__all__ = ["SemanticSegmentation", "class_map", "decode_rle", "export_graph"]
 
 POSTPROCESSING_KIND = "semantic_mask"
 
 
-# --- masks ---------------------------------------------------------------------------------
-
-
-def decode_rle(rle: Rle) -> np.ndarray:
-    """A COCO RLE (uncompressed runs or the compressed string) as an (H, W) bool mask."""
-    height, width = rle.size
-    if isinstance(rle.counts, str):
-        from pycocotools import mask as mask_utils
-
-        encoded = {"size": [height, width], "counts": rle.counts.encode()}
-        return np.asarray(mask_utils.decode(encoded), bool)
-    counts = np.asarray(rle.counts, np.int64)
-    if counts.sum() != height * width:
-        raise ValueError(f"RLE runs cover {counts.sum()} pixels, not {height}x{width}")
-    # COCO's runs alternate 0s and 1s (the first run is of 0s) in column-major order
-    flat = np.repeat(np.arange(counts.size) % 2 == 1, counts)
-    return flat.reshape(width, height).T  # type: ignore[no-any-return]
-
-
-def class_map(entry: ImageEntry, label_map: dict[int, int] | None = None) -> np.ndarray:
-    """The (height, width) uint8 class index per pixel of a manifest image; IGNORE_INDEX
-    where no non-crowd annotation says. ValueError for a mask of another size."""
-    out = np.full((entry.height, entry.width), IGNORE_INDEX, np.uint8)
-    for ann in entry.annotations:
-        if ann.iscrowd or ann.rle is None:
-            continue
-        mask = decode_rle(ann.rle)
-        if mask.shape != out.shape:
-            raise ValueError(f"{entry.path}: a {mask.shape} mask on a {out.shape} image")
-        out[mask] = label_map[ann.class_id] if label_map is not None else ann.class_id
-    return out
+# --- data ----------------------------------------------------------------------------------
 
 
 class SemanticImages(Dataset):  # type: ignore[type-arg]
@@ -167,46 +151,56 @@ class SemanticSegmentation:
         classes: list[str], device: torch.device, amp: bool, keep_images: bool = False,
         label_map: dict[int, int] | None = None,
     ) -> EvalReport:  # fmt: skip
-        """mIoU and the rest over every pixel of the split at the input size."""
+        """mIoU and the rest over every pixel of the split, at each image's own size."""
         model.eval()
         n = len(classes)
         total = np.zeros((n, n), np.int64)
         per_image: list[dict[str, Any]] = []
-        for x, y, indices in loader:
+        for x, _, indices in loader:
             with autocast(device, amp):
                 logits = upsampled_logits(model, x.to(device, non_blocking=True))
-            predicted = logits.float().argmax(dim=1).cpu().numpy()
-            truth = y.numpy()
+            best = logits.float().argmax(dim=1).cpu().numpy()
             for i, index in enumerate(indices.tolist()):
-                cm = confusion(truth[i], predicted[i], n)
-                total += cm
+                entry = entries[index]
+                truth = class_map(entry, label_map)
+                predicted = at_image(best[i], entry.width, entry.height)
+                total += confusion(truth, predicted, n)
                 if keep_images:
-                    per_image.append(_image_result(entries[index], cm, predicted[i], classes))
+                    per_image.append(image_result(entry, truth, predicted, classes))
         return semantic_report(total, classes, per_image if keep_images else None)
 
-
-def _image_result(
-    entry: ImageEntry, cm: np.ndarray, predicted: np.ndarray, classes: list[str]
-) -> dict[str, Any]:
-    """One image of a test run: the classes it shows and its own IoU figures."""
-    metrics, _ = scores(cm)
-    shown = np.bincount(predicted.reshape(-1), minlength=len(classes))
-    truth = cm.sum(axis=1)
-
-    def named(counts: np.ndarray) -> list[dict[str, Any]]:
+    @torch.inference_mode()
+    def predict(
+        self, model: nn.Module, pictures: list[Image.Image], names: list[str],
+        state: dict[str, Any], device: torch.device, confidence: float, top_k: int,
+    ) -> list[ImagePrediction]:  # fmt: skip
+        """Each picture's mask at its own size (`confidence` and `top_k` do not apply)."""
+        model.eval()
+        size = int(state["image_size"])
+        classes = list(state["class_names"])
+        normalize = T.Compose([T.ToTensor(), T.Normalize(mean=state["mean"], std=state["std"])])
+        x = torch.stack(
+            [normalize(p.resize((size, size), Image.Resampling.BILINEAR)) for p in pictures]
+        )
+        best = upsampled_logits(model, x.to(device)).float().argmax(dim=1).cpu().numpy()
         return [
-            {"class_id": c, "class_name": classes[c], "pixels": int(counts[c])}
-            for c in range(len(classes))
-            if counts[c] > 0
+            ImagePrediction(
+                image_id=name,
+                width=p.width,
+                height=p.height,
+                mask=SemanticMask.model_validate(
+                    encode_mask(at_image(b, p.width, p.height), classes)
+                ),
+            )  # fmt: skip
+            for name, p, b in zip(names, pictures, best, strict=True)
         ]
 
-    return {
-        "image_id": entry.path,
-        "image_path": entry.path,
-        "predictions": {"classes_present": named(shown)},
-        "ground_truth": {"classes_present": named(truth)},
-        "metrics": metrics,
-    }
+
+def at_image(best: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A (size, size) map of the model's input as the (height, width) map of the image
+    that was resized into it."""
+    rows, cols = best.shape
+    return labels_at_image(best, width, height, cols / width, rows / height)
 
 
 # --- export --------------------------------------------------------------------------------

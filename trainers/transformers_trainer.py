@@ -14,6 +14,8 @@ trained from scratch diverge easily without it).
 - Detection (yolos-tiny): YOLOS's own Hungarian-matched loss on targets built by
   `trainers/transformers_detection.py`; validation through `detection_report`
   (primary mAP50-95) on every detection down to confidence 0.001.
+- Semantic segmentation (segformer-b0): `trainers/transformers_segformer.py` (masks,
+  mIoU, predictions as PNG masks).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from trainers import offline
 offline.apply()  # before transformers is imported
 
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
@@ -158,6 +161,31 @@ class _Classification:
             keep_images=keep_images,
         )
 
+    @torch.inference_mode()
+    def predict(
+        self, model: nn.Module, pictures: list[Image.Image], names: list[str],
+        state: dict[str, Any], device: torch.device, confidence: float, top_k: int,
+    ) -> list[ImagePrediction]:  # fmt: skip
+        """The `top_k` most probable classes of each picture, best first."""
+        classes: list[str] = list(state["class_names"])
+        x = _batch(pictures, state).to(device)
+        k = max(1, min(top_k, len(classes)))
+        values, indices = model(pixel_values=x).logits.float().softmax(dim=1).cpu().topk(k, dim=1)
+        return [
+            ImagePrediction(
+                image_id=name,
+                width=picture.width,
+                height=picture.height,
+                classes=[
+                    ClassScore(class_id=c, class_name=classes[c], confidence=v)
+                    for v, c in zip(vs, ids, strict=True)
+                ],
+            )
+            for name, picture, vs, ids in zip(
+                names, pictures, values.tolist(), indices.tolist(), strict=True
+            )
+        ]
+
 
 class _Detection:
     """YOLOS on `transformers_detection`'s targets."""
@@ -230,8 +258,32 @@ class _Detection:
             ]
         return detection_report(entries, predictions, classes, keep_images=keep_images)
 
+    @torch.inference_mode()
+    def predict(
+        self, model: nn.Module, pictures: list[Image.Image], names: list[str],
+        state: dict[str, Any], device: torch.device, confidence: float, top_k: int,
+    ) -> list[ImagePrediction]:  # fmt: skip
+        """Each picture's boxes scoring at least `confidence`, in its own pixels."""
+        result = model(pixel_values=_batch(pictures, state).to(device))
+        return to_predictions(
+            result.logits.cpu(),
+            result.pred_boxes.cpu(),
+            [p.size for p in pictures],
+            names,
+            list(state["class_names"]),
+            confidence,
+        )
 
-# Per model kind: how its data is loaded, its loss taken and its predictions measured.
+
+def _batch(pictures: list[Image.Image], state: dict[str, Any]) -> torch.Tensor:
+    """Pictures resized to the checkpoint's square size and normalized, as one batch."""
+    size = int(state["image_size"])
+    transform = build_transform(size, "none", False, state["mean"], state["std"])
+    return torch.stack([transform(p) for p in pictures])
+
+
+# Per model kind: how its data is loaded, its loss taken, its predictions measured and
+# made for new images.
 _TASKS: dict[str, _Classification | _Detection | SemanticSegmentation] = {
     "vit": _Classification(),
     "yolos": _Detection(),
@@ -374,49 +426,19 @@ class TransformersTrainer:
     ) -> list[ImagePrediction]:
         """Per image (`image_id` its file name): a classifier's `top_k` most probable
         classes, best first (whatever their confidence); a detector's boxes with
-        confidence >= `confidence` in the image's own pixels, best first (at most 100).
+        confidence >= `confidence` in the image's own pixels, best first (at most 100);
+        a segmenter's mask at the image's own size (each task's `predict`).
         """
         state = load_checkpoint(checkpoint)
-        if state["kind"] == "segformer":  # ImagePrediction has no place for a mask
-            raise NotImplementedError("Semantic segmentation predicts through its export")
-        classes: list[str] = list(state["class_names"])
+        task = _TASKS[state["kind"]]
         dev = torch.device(device)
         model = model_from_checkpoint(state).to(dev).eval()
-        size = int(state["image_size"])
-        transform = build_transform(size, "none", False, state["mean"], state["std"])
-        k = max(1, min(top_k, len(classes)))
         out: list[ImagePrediction] = []
         for first in range(0, len(images), PREDICT_BATCH):
             paths = [Path(p) for p in images[first : first + PREDICT_BATCH]]
             pictures = [load_rgb(p) for p in paths]
-            x = torch.stack([transform(p) for p in pictures]).to(dev)
-            with torch.inference_mode():
-                result = model(pixel_values=x)
-            if state["kind"] == "yolos":
-                out += to_predictions(
-                    result.logits.cpu(),
-                    result.pred_boxes.cpu(),
-                    [p.size for p in pictures],
-                    [p.name for p in paths],
-                    classes,
-                    confidence,
-                )
-                continue
-            values, indices = result.logits.float().softmax(dim=1).cpu().topk(k, dim=1)
-            for path, picture, vs, ids in zip(
-                paths, pictures, values.tolist(), indices.tolist(), strict=True
-            ):
-                out.append(
-                    ImagePrediction(
-                        image_id=path.name,
-                        width=picture.width,
-                        height=picture.height,
-                        classes=[
-                            ClassScore(class_id=c, class_name=classes[c], confidence=v)
-                            for v, c in zip(vs, ids, strict=True)
-                        ],
-                    )
-                )
+            names = [p.name for p in paths]
+            out += task.predict(model, pictures, names, state, dev, confidence, top_k)
         return out
 
     def explain(

@@ -1,12 +1,13 @@
-"""Pictures of what a model said about an image: boxes, outlines, keypoints and labels
-drawn on it, for every framework alike (they all answer in contract/predictions.py's
-shapes, or the per-image result format built on them)."""
+"""Pictures of what a model said about an image: boxes, outlines, keypoints, semantic
+masks and labels drawn on it, for every framework alike (they all answer in
+contract/predictions.py's shapes, or the per-image result format built on them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 _PALETTE = [
@@ -25,6 +26,21 @@ def _instances(prediction: dict[str, Any]) -> list[dict[str, Any]]:
     return list(prediction.get("instances") or prediction.get("boxes") or [])
 
 
+def _mask_overlay(image: Image.Image, mask: dict[str, Any], alpha: int = 110) -> Image.Image:
+    """`image` with each pixel of a semantic mask tinted in its class's colour (a mask of
+    another aspect is stretched to the image; void pixels are left alone)."""
+    from vap_runtime.model import decode_mask
+
+    ids = decode_mask(mask).astype(np.int64)
+    palette = np.asarray(_PALETTE, np.uint8)
+    rgba = np.zeros((*ids.shape, 4), np.uint8)
+    known = np.isin(ids, [c["class_id"] for c in mask.get("classes") or []])
+    rgba[..., :3] = palette[ids % len(palette)]
+    rgba[..., 3] = np.where(known, alpha, 0)
+    tint = Image.fromarray(rgba, "RGBA").resize(image.size, Image.Resampling.NEAREST)
+    return Image.alpha_composite(image.convert("RGBA"), tint).convert("RGB")
+
+
 def draw(
     image_path: Path,
     prediction: dict[str, Any],
@@ -39,6 +55,8 @@ def draw(
     scale = max(1.0, min_side / max(1, min(image.size)))
     if scale > 1:
         image = image.resize((round(image.width * scale), round(image.height * scale)))
+    if prediction.get("mask"):
+        image = _mask_overlay(image, prediction["mask"])
     canvas = ImageDraw.Draw(image, "RGBA")
     font = ImageFont.load_default()
     for box in _instances(ground_truth or {}):
@@ -60,6 +78,8 @@ def draw(
         canvas.text((x + 2, max(0, y - 11)), label, fill=color, font=font)
     classes = prediction.get("classes") or []
     lines = [f"{c['class_name']} {c['confidence']:.2f}" for c in classes[:3]]
+    shown = sorted((prediction.get("mask") or {}).get("classes") or [], key=lambda c: -c["pixels"])
+    lines += [c["class_name"] for c in shown[:5]]
     if ground_truth and "class_name" in ground_truth:
         lines.append(f"truth: {ground_truth['class_name']}")
     for i, line in enumerate(lines):

@@ -27,7 +27,7 @@ The result has the platform's prediction shape:
 Boxes, polygons and keypoints are absolute pixels of the original image, boxes
 [x, y, width, height] from the top-left.
 Semantic segmentation adds "mask": {"encoding": "png_base64", "width", "height", "data":
-a PNG (8-bit grey; 16-bit beyond 256 classes) whose pixel values are class ids,
+a PNG (8-bit grey; 16-bit beyond 255 classes) whose pixel values are class ids,
 "classes": [{"class_id", "class_name", "pixels"}, ...] (the classes in it)}.
 """
 
@@ -50,7 +50,9 @@ ImageLike = Union[Image.Image, bytes, str, Path, np.ndarray]  # noqa: UP007
 Runner = Callable[[np.ndarray], Sequence[np.ndarray]]
 Polygon = list[list[float]]
 
-__all__ = ["ImageLike", "Model", "Placement", "Runner"]
+__all__ = [
+    "ImageLike", "Model", "Placement", "Runner", "decode_mask", "encode_mask", "labels_at_image"
+]  # fmt: skip
 
 METADATA_FILE = "metadata.json"
 # This runtime feeds graphs whose preprocessing is embedded (metadata.json
@@ -280,6 +282,64 @@ def largest_outline(mask: np.ndarray) -> np.ndarray | None:
             if area > best_area:  # outer boundaries run clockwise on screen: positive
                 best, best_area = corners, area
     return None if best is None else np.array(best, np.float64)
+
+
+# --- semantic masks ------------------------------------------------------------------------
+
+VOID = 255  # a truth mask's pixels of no class (Pascal VOC's, ADE20K's void)
+
+
+def labels_at_image(
+    labels: np.ndarray, width: int, height: int, gain_x: float, gain_y: float,
+    pad_x: float = 0.0, pad_y: float = 0.0,
+) -> np.ndarray:  # fmt: skip
+    """The (height, width) map of an image from `labels`, a map at the model input where
+    the image's pixel x lies at x * gain_x + pad_x (y alike): each image pixel takes the
+    input pixel its centre falls in (nearest neighbour)."""
+    rows_in, cols_in = labels.shape[:2]
+    xs = np.floor((np.arange(width) + 0.5) * gain_x + pad_x)
+    ys = np.floor((np.arange(height) + 0.5) * gain_y + pad_y)
+    cols = xs.astype(np.int64).clip(0, cols_in - 1)
+    rows = ys.astype(np.int64).clip(0, rows_in - 1)
+    return np.asarray(labels)[rows][:, cols]
+
+
+def encode_mask(mask: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """A (height, width) map of class ids as the prediction's "mask": a PNG (8-bit grey;
+    16-bit beyond 255 classes) and the classes in it with their pixel counts. Values that
+    are no class id (VOID in a truth mask) stay in the PNG and are left out of
+    `classes`."""
+    mask = np.asarray(mask)
+    height, width = mask.shape
+    n = len(class_names)
+    values = mask.reshape(-1).astype(np.int64)
+    counts = np.bincount(values[(values >= 0) & (values < n)], minlength=n)
+    # uint8 makes an 8-bit grey PNG ("L"), uint16 a 16-bit one ("I;16")
+    picture = Image.fromarray(mask.astype(np.uint8 if n <= VOID else np.uint16))
+    png = io.BytesIO()
+    picture.save(png, format="PNG")
+    return {
+        "encoding": "png_base64",
+        "width": int(width),
+        "height": int(height),
+        "data": base64.b64encode(png.getvalue()).decode("ascii"),
+        "classes": [
+            {"class_id": c, "class_name": class_names[c], "pixels": int(counts[c])}
+            for c in np.flatnonzero(counts).tolist()
+        ],
+    }
+
+
+def decode_mask(mask: dict[str, Any]) -> np.ndarray:
+    """The (height, width) class-id map of an `encode_mask` result. ValueError for another
+    encoding or a picture of another size than it says."""
+    if mask.get("encoding") != "png_base64":
+        raise ValueError(f"unknown mask encoding {mask.get('encoding')!r}")
+    with Image.open(io.BytesIO(base64.b64decode(mask["data"]))) as png:
+        out = np.asarray(png)
+    if out.shape != (int(mask["height"]), int(mask["width"])):
+        raise ValueError(f"a {out.shape} mask said to be {mask['height']}x{mask['width']}")
+    return out
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -556,27 +616,11 @@ class Model:
         """The best class of each original pixel: the input pixel it falls in (nearest
         neighbour through the placement), as a PNG of class ids."""
         best = np.asarray(logits).argmax(axis=0)  # (H, W) at the input's size
-        height, width = best.shape
-        xs = np.floor((np.arange(placed.width) + 0.5) * placed.gain_x + placed.pad_x)
-        ys = np.floor((np.arange(placed.height) + 0.5) * placed.gain_y + placed.pad_y)
-        cols = xs.astype(np.int64).clip(0, width - 1)
-        rows = ys.astype(np.int64).clip(0, height - 1)
-        mask = best[rows][:, cols]
-        counts = np.bincount(mask.reshape(-1), minlength=len(self.class_names))
-        # uint8 makes an 8-bit grey PNG ("L"), uint16 a 16-bit one ("I;16")
-        picture = Image.fromarray(mask.astype(np.uint8 if counts.size <= 256 else np.uint16))
-        png = io.BytesIO()
-        picture.save(png, format="PNG")
-        return {
-            "encoding": "png_base64",
-            "width": placed.width,
-            "height": placed.height,
-            "data": base64.b64encode(png.getvalue()).decode("ascii"),
-            "classes": [
-                {"class_id": c, "class_name": self.class_names[c], "pixels": int(counts[c])}
-                for c in np.flatnonzero(counts).tolist()
-            ],
-        }
+        mask = labels_at_image(
+            best, placed.width, placed.height, placed.gain_x, placed.gain_y,
+            placed.pad_x, placed.pad_y,
+        )  # fmt: skip
+        return encode_mask(mask, self.class_names)
 
 
 def _kind(post: dict[str, Any]) -> str:

@@ -1,17 +1,23 @@
 // One image of a test run: the image with the prediction against the truth drawn over
-// it (boxes for detection, the label and confidence for classification), a right/wrong
+// it (boxes for detection, the label and confidence for classification, the predicted
+// mask for semantic segmentation), a right/wrong
 // mark in words and a symbol (never colour alone), and its picture (Grad-CAM) on demand.
 import { useState } from "react";
+import { MaskOverlay } from "./MaskOverlay";
 import {
   type Box,
   fileName,
+  imageMiou,
   isDetection,
+  maskClasses,
   percent,
   predictedBoxes,
   predictedClass,
+  predictedMask,
   type ResultImage,
   trueBoxes,
   trueClass,
+  trueMask,
 } from "./readResult";
 
 export function ResultCard({
@@ -28,12 +34,16 @@ export function ResultCard({
   const showPicture = !!image.visualization_url && (override ?? showPictures);
   const name = fileName(image);
   const detection = isDetection(image);
+  const mask = predictedMask(image);
   const guess = predictedClass(image);
   const truth = trueClass(image);
   const verdict = image.correct === true ? "Right" : image.correct === false ? "Wrong" : null;
-  const summary = detection
-    ? `${predictedBoxes(image).length} predicted, ${trueBoxes(image).length} true objects`
-    : `predicted ${guess?.name ?? "nothing"} (${percent(guess?.confidence ?? null)}), truth ${truth ?? "unknown"}`;
+  const miou = imageMiou(image);
+  const summary = mask
+    ? `predicted ${maskClasses(mask)}${miou === null ? "" : `, mIoU ${percent(miou)}`}`
+    : detection
+      ? `${predictedBoxes(image).length} predicted, ${trueBoxes(image).length} true objects`
+      : `predicted ${guess?.name ?? "nothing"} (${percent(guess?.confidence ?? null)}), truth ${truth ?? "unknown"}`;
   const src = showPicture ? image.visualization_url : image.image_url;
   return (
     <figure className={`result-card${image.correct === false ? " result-wrong" : ""}`}>
@@ -58,7 +68,8 @@ export function ResultCard({
           <p className="muted result-missing">No image link</p>
         )}
         {detection && size && !showPicture ? <Boxes image={image} size={size} /> : null}
-        {!detection && guess && !showPicture ? (
+        {mask && src && !showPicture ? <MaskOverlay mask={mask} /> : null}
+        {!detection && !mask && guess && !showPicture ? (
           <span className="result-label" aria-hidden="true">
             {guess.name} {percent(guess.confidence)}
           </span>
@@ -72,7 +83,13 @@ export function ResultCard({
           </strong>
         ) : null}
         <span className="result-name">{name}</span>
-        {detection ? (
+        {mask ? (
+          <>
+            <span>Predicted: {maskClasses(mask)}</span>
+            <span>Truth: {maskClasses(trueMask(image))}</span>
+            {miou === null ? null : <span>mIoU: {percent(miou)}</span>}
+          </>
+        ) : detection ? (
           <span>{summary}</span>
         ) : (
           <>

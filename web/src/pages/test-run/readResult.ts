@@ -1,6 +1,6 @@
 // A per-image result as the job wrote it: its predictions and truth differ by task
-// (classes for classification, boxes for detection), so they are read defensively here
-// and nowhere else.
+// (classes for classification, boxes for detection, a mask for semantic segmentation),
+// so they are read defensively here and nowhere else.
 import type { components } from "../../api/schema";
 
 export type ResultImage = components["schemas"]["ResultImage"];
@@ -68,6 +68,56 @@ export function predictedBoxes(image: ResultImage): Box[] {
 
 export function trueBoxes(image: ResultImage): Box[] {
   return boxesOf(image.ground_truth);
+}
+
+/** A semantic mask (contract/predictions.py's SemanticMask): a base64 PNG whose pixel
+ * values are class ids (255 in a truth mask: void), and the classes in it. */
+export interface Mask {
+  width: number;
+  height: number;
+  png: string; // base64
+  classes: { name: string; classId: number; pixels: number }[];
+}
+
+function maskOf(value: unknown): Mask | null {
+  const mask = record(record(value).mask);
+  const { width, height, data } = mask;
+  if (mask.encoding !== "png_base64" || typeof data !== "string") return null;
+  if (typeof width !== "number" || typeof height !== "number") return null;
+  const classes = Array.isArray(mask.classes) ? mask.classes.map(record) : [];
+  return {
+    width,
+    height,
+    png: data,
+    classes: classes.map((c) => ({
+      name: className(c),
+      classId: typeof c.class_id === "number" ? c.class_id : 0,
+      pixels: typeof c.pixels === "number" ? c.pixels : 0,
+    })),
+  };
+}
+
+export function predictedMask(image: ResultImage): Mask | null {
+  return maskOf(image.predictions);
+}
+
+export function trueMask(image: ResultImage): Mask | null {
+  return maskOf(image.ground_truth);
+}
+
+/** The mask's classes, most pixels first, as words. */
+export function maskClasses(mask: Mask | null): string {
+  if (!mask || !mask.classes.length) return "—";
+  return [...mask.classes]
+    .sort((a, b) => b.pixels - a.pixels)
+    .map((c) => c.name)
+    .join(", ");
+}
+
+/** The image's own mIoU, where the job measured one. */
+export function imageMiou(image: ResultImage): number | null {
+  const value = record(image.metrics).mIoU;
+  return typeof value === "number" ? value : null;
 }
 
 export function isDetection(image: ResultImage): boolean {
