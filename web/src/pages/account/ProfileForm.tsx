@@ -2,6 +2,7 @@ import { type FormEvent, useState } from "react";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 
 type User = components["schemas"]["UserRead"];
@@ -68,15 +69,7 @@ export function ProfileForm({ user, onSaved }: { user: User; onSaved: () => void
           error={fields.language}
           hint="A language code, such as en or de."
         />
-        <div className="checkbox">
-          <input
-            id="profile-notify"
-            type="checkbox"
-            checked={notify}
-            onChange={(e) => setNotify(e.target.checked)}
-          />
-          <label htmlFor="profile-notify">Send me notifications</label>
-        </div>
+        <Checkbox label="Send me notifications" checked={notify} onChange={setNotify} />
         <ErrorMessage error={save.error} besideFields={FIELDS} />
         <button type="submit" disabled={save.pending}>
           Save profile

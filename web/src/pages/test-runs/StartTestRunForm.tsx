@@ -8,6 +8,7 @@ import { useAction, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { SelectField } from "../../components/SelectField";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 
 type Create = components["schemas"]["TestRunCreate"];
@@ -126,15 +127,7 @@ export function StartTestRunForm() {
           <option value="best">best</option>
           <option value="last">last</option>
         </Select>
-        <div className="checkbox">
-          <input
-            id="test-run-xai"
-            type="checkbox"
-            checked={xai}
-            onChange={(e) => setXai(e.target.checked)}
-          />
-          <label htmlFor="test-run-xai">Explain predictions (Grad-CAM)</label>
-        </div>
+        <Checkbox label="Explain predictions (Grad-CAM)" checked={xai} onChange={setXai} />
         <Field
           label="Images to visualize"
           type="number"
