@@ -3,6 +3,7 @@
 // (for a paged list) previous / next.
 import type { ReactNode, TableHTMLAttributes } from "react";
 import type { ApiError } from "../api/errors";
+import type { Paging } from "../api/hooks";
 import { ErrorMessage } from "./ErrorMessage";
 import { Loading } from "./Loading";
 import { Pager } from "./Pager";
@@ -68,31 +69,16 @@ interface PagedTableProps<T> extends Omit<ListTableProps<T>, "query" | "items"> 
   query: Listed<{ items: T[]; total: number }>;
   /** The pager's name ("… pages"). */
   label: string;
-  limit: number;
-  offset: number;
-  onOffset: (offset: number) => void;
+  page: Paging;
 }
 
 /** ListTable for a list the API pages with limit and offset, with its pager below. */
-export function PagedTable<T>({
-  query,
-  label,
-  limit,
-  offset,
-  onOffset,
-  ...list
-}: PagedTableProps<T>) {
+export function PagedTable<T>({ query, label, page, ...list }: PagedTableProps<T>) {
   return (
     <>
       <ListTable query={query} items={query.data?.items ?? []} {...list} />
       {query.data ? (
-        <Pager
-          label={label}
-          total={query.data.total}
-          limit={limit}
-          offset={offset}
-          onOffset={onOffset}
-        />
+        <Pager label={label} total={query.data.total} {...page} />
       ) : null}
     </>
   );

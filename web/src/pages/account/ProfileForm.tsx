@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 
@@ -70,11 +70,12 @@ export function ProfileForm({ user, onSaved }: { user: User; onSaved: () => void
           hint="A language code, such as en or de."
         />
         <Checkbox label="Send me notifications" checked={notify} onChange={setNotify} />
-        <ErrorMessage error={save.error} besideFields={FIELDS} />
-        <button type="submit" disabled={save.pending}>
-          Save profile
-        </button>
-        {saved ? <p role="status">Profile saved.</p> : null}
+        <FormEnd
+          action={save}
+          besideFields={FIELDS}
+          submit="Save profile"
+          done={saved ? "Profile saved." : null}
+        />
       </form>
     </section>
   );

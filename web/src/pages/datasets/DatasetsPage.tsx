@@ -1,6 +1,5 @@
 import { Link } from "react-router";
-import { useOffset } from "../../api/searchParams";
-import { useQuery } from "../../api/hooks";
+import { usePagedQuery } from "../../api/hooks";
 import { formatBytes, formatDate } from "../../components/format";
 import { Page } from "../../components/Page";
 import { PagedTable } from "../../components/ListTable";
@@ -10,10 +9,8 @@ import { UploadForm } from "./UploadForm";
 const LIMIT = 20;
 
 export default function DatasetsPage() {
-  const [offset, setOffset] = useOffset();
-  const datasets = useQuery(
-    (api) => api.GET("/api/v1/datasets", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+  const datasets = usePagedQuery(LIMIT, (api, page) =>
+    api.GET("/api/v1/datasets", { params: { query: page } }),
   );
   return (
     <Page title="Datasets">
@@ -23,9 +20,7 @@ export default function DatasetsPage() {
         <PagedTable
           query={datasets}
           label="Datasets"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={setOffset}
+          page={datasets.page}
           empty="No dataset yet."
           columns={["Name", "Status", "Format", "Task", "Images", "Classes", "Size", "Uploaded"]}
           row={(d) => (

@@ -1,6 +1,5 @@
 import { Link } from "react-router";
-import { useOffset } from "../../api/searchParams";
-import { useQuery } from "../../api/hooks";
+import { usePagedQuery } from "../../api/hooks";
 import { formatDate } from "../../components/format";
 import { Page } from "../../components/Page";
 import { PagedTable } from "../../components/ListTable";
@@ -11,10 +10,8 @@ import { STRATEGY_NAMES } from "./strategies";
 const LIMIT = 20;
 
 export default function DeploymentsPage() {
-  const [offset, setOffset] = useOffset();
-  const deployments = useQuery(
-    (api) => api.GET("/api/v1/deployments", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+  const deployments = usePagedQuery(LIMIT, (api, page) =>
+    api.GET("/api/v1/deployments", { params: { query: page } }),
   );
   return (
     <Page title="Deployments" actions={<Link to="/usage">API keys and usage</Link>}>
@@ -24,9 +21,7 @@ export default function DeploymentsPage() {
         <PagedTable
           query={deployments}
           label="Deployments"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={setOffset}
+          page={deployments.page}
           empty="No deployment yet."
           columns={["Name", "Strategy", "Status", "Tier", "Created", "Last called"]}
           row={(d) => (

@@ -2,7 +2,7 @@ import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { useSearchParams, withChanges } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { formatDate } from "../../components/format";
 import { Page } from "../../components/Page";
 import { PagedTable } from "../../components/ListTable";
@@ -57,11 +57,12 @@ export default function ProjectsPage() {
         <PagedTable
           query={projects}
           label="Projects"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={(next) =>
-            setParams(new URLSearchParams(withParams({ offset: next ? String(next) : null })))
-          }
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) =>
+              setParams(withChanges(params, { offset: next ? String(next) : null })),
+          }}
           empty="No project yet."
           columns={["Name", "Task", "Description", "Created"]}
           row={(p) => (
@@ -108,11 +109,12 @@ function CreateProject({ onCreated }: { onCreated: () => void }) {
           onChange={setValues}
           errors={create.error?.fieldErrors ?? {}}
         />
-        <ErrorMessage error={create.error} besideFields={PROJECT_FIELDS} />
-        <button type="submit" disabled={create.pending}>
-          Create project
-        </button>
-        {created ? <p role="status">Project {created} created.</p> : null}
+        <FormEnd
+          action={create}
+          besideFields={PROJECT_FIELDS}
+          submit="Create project"
+          done={created ? <>Project {created} created.</> : null}
+        />
       </form>
     </section>
   );

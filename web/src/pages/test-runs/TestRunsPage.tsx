@@ -45,9 +45,11 @@ export default function TestRunsPage() {
         <PagedTable
           query={runs}
           label="Test runs"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={(next) => update({ offset: next ? String(next) : null })}
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) => update({ offset: next ? String(next) : null }),
+          }}
           empty={status ? `No ${status} test run.` : "No test run yet."}
           columns={["Test run", "Status", "Images", "Grad-CAM", "Started"]}
           row={(run) => (

@@ -32,12 +32,14 @@ export default function TrainingJobsPage() {
       <PagedTable
         query={jobs}
         label="Training jobs"
-        limit={LIMIT}
-        offset={offset}
-        onOffset={(next) => {
-          const query: Record<string, string> = status ? { status } : {};
-          if (next) query.offset = String(next);
-          setParams(query);
+        page={{
+          limit: LIMIT,
+          offset,
+          onOffset: (next) => {
+            const query: Record<string, string> = status ? { status } : {};
+            if (next) query.offset = String(next);
+            setParams(query);
+          },
         }}
         empty="No training job here."
         columns={["Job", "Status", "Model", "Epoch", "Best", "Created"]}

@@ -1,7 +1,6 @@
 import { useMemo } from "react";
 import { Link } from "react-router";
-import { useOffset } from "../../api/searchParams";
-import { useQuery } from "../../api/hooks";
+import { usePagedQuery, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { DailyUsage, PeriodFilter, usePeriod } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";
@@ -23,11 +22,8 @@ export default function UsagePage() {
 }
 
 function ApiKeys() {
-  const [offset, setOffset] = useOffset();
-  const keys = useQuery(
-    (api) =>
-      api.GET("/api/v1/deployments/api-keys", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+  const keys = usePagedQuery(LIMIT, (api, page) =>
+    api.GET("/api/v1/deployments/api-keys", { params: { query: page } }),
   );
   return (
     <section className="card" aria-labelledby="api-keys">
@@ -39,9 +35,7 @@ function ApiKeys() {
       <PagedTable
         query={keys}
         label="API keys"
-        limit={LIMIT}
-        offset={offset}
-        onOffset={setOffset}
+        page={keys.page}
         empty={
           <>
             No API key yet: <Link to="/deployments">deploy an export</Link> as a platform endpoint.

@@ -1,6 +1,5 @@
 import { useEffect } from "react";
-import { useOffset } from "../../api/searchParams";
-import { useAction, useQuery } from "../../api/hooks";
+import { useAction, usePagedQuery } from "../../api/hooks";
 import { PagedTable } from "../../components/ListTable";
 import { StatusBadge } from "../../components/StatusBadge";
 
@@ -16,14 +15,12 @@ function formatSecond(iso: string): string {
 
 /** Every delivery to the webhook, newest first, and a ping to test the receiver. */
 export function Deliveries({ webhookId }: { webhookId: string }) {
-  const [offset, setOffset] = useOffset();
   const path = { webhook_id: webhookId };
-  const deliveries = useQuery(
-    (api) =>
-      api.GET("/api/v1/webhooks/{webhook_id}/deliveries", {
-        params: { path, query: { limit: LIMIT, offset } },
-      }),
-    [webhookId, offset],
+  const deliveries = usePagedQuery(
+    LIMIT,
+    (api, page) =>
+      api.GET("/api/v1/webhooks/{webhook_id}/deliveries", { params: { path, query: page } }),
+    [webhookId],
   );
   const ping = useAction((api) =>
     api.POST("/api/v1/webhooks/{webhook_id}/ping", { params: { path } }),
@@ -51,7 +48,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           disabled={ping.pending}
           onClick={async () => {
             if (await ping.run()) {
-              if (offset) setOffset(0);
+              if (deliveries.page.offset) deliveries.page.onOffset(0);
               reload();
             }
           }}
@@ -71,9 +68,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
         query={deliveries}
         error={ping.error ?? deliveries.error}
         label="Deliveries"
-        limit={LIMIT}
-        offset={offset}
-        onOffset={setOffset}
+        page={deliveries.page}
         empty="Nothing sent yet. A test ping checks the receiver."
         table={{ "aria-label": "Delivery log" }}
         columns={["Time", "Event", "Status", "Answer", "Attempts", "Took", "Error"]}

@@ -1,6 +1,5 @@
 import { Link } from "react-router";
-import { useOffset } from "../../api/searchParams";
-import { useQuery } from "../../api/hooks";
+import { usePagedQuery } from "../../api/hooks";
 import { formatDate } from "../../components/format";
 import { Page } from "../../components/Page";
 import { PagedTable } from "../../components/ListTable";
@@ -11,10 +10,8 @@ import "./webhooks.css";
 const LIMIT = 20;
 
 export default function WebhooksPage() {
-  const [offset, setOffset] = useOffset();
-  const hooks = useQuery(
-    (api) => api.GET("/api/v1/webhooks", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+  const hooks = usePagedQuery(LIMIT, (api, page) =>
+    api.GET("/api/v1/webhooks", { params: { query: page } }),
   );
   return (
     <Page title="Webhooks" actions={<Link to="/account">Account</Link>}>
@@ -28,9 +25,7 @@ export default function WebhooksPage() {
         <PagedTable
           query={hooks}
           label="Webhooks"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={setOffset}
+          page={hooks.page}
           empty="No webhook yet."
           columns={["URL", "Events", "State", "Created"]}
           row={(h) => (

@@ -2,7 +2,7 @@ import { type FormEvent, useRef, useState } from "react";
 import { formData } from "../../api/client";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Field } from "../../components/Field";
 import { SelectField } from "../../components/SelectField";
 
@@ -156,11 +156,12 @@ export function UploadWeights({
           <option value="private">Private: only you</option>
           <option value="public">Public: every user</option>
         </SelectField>
-        <ErrorMessage error={upload.error} besideFields={FIELDS} />
-        <button type="submit" disabled={upload.pending}>
-          {upload.pending ? "Uploading and checking…" : "Upload weights"}
-        </button>
-        {uploaded ? <p role="status">{uploaded} uploaded.</p> : null}
+        <FormEnd
+          action={upload}
+          besideFields={FIELDS}
+          submit={upload.pending ? "Uploading and checking…" : "Upload weights"}
+          done={uploaded ? <>{uploaded} uploaded.</> : null}
+        />
       </form>
     </section>
   );

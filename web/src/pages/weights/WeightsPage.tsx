@@ -88,9 +88,11 @@ export default function WeightsPage() {
         <PagedTable
           query={weights}
           label="Weights"
-          limit={LIMIT}
-          offset={offset}
-          onOffset={(next) => filter("offset", next ? String(next) : "")}
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) => filter("offset", next ? String(next) : ""),
+          }}
           empty={framework || visibility ? "No weights match these filters." : "No weights yet."}
           columns={COLUMNS}
           row={(w) => (
