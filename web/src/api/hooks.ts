@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Api, call } from "./client";
 import { ApiError } from "./errors";
+import { useOffset } from "./searchParams";
 
 export interface Query<T> {
   data: T | undefined;
@@ -80,6 +81,25 @@ export function useAction<A extends unknown[], T>(
   };
   const reset = useCallback(() => setError(null), []);
   return { run, pending, error, reset };
+}
+
+/** Where a paged list is: its page size, its offset, and how to move it. */
+export interface Paging {
+  limit: number;
+  offset: number;
+  onOffset: (offset: number) => void;
+}
+
+/** A list the API pages with limit and offset, the offset kept in the URL (useOffset):
+ *  `request` is asked for the page, again whenever it or `deps` change. */
+export function usePagedQuery<T>(
+  limit: number,
+  request: (api: Api, page: { limit: number; offset: number }) => ReturnType<Request<T>>,
+  deps: readonly unknown[] = [],
+): Query<T> & { page: Paging } {
+  const [offset, setOffset] = useOffset();
+  const query = useQuery((api) => request(api, { limit, offset }), [...deps, offset]);
+  return { ...query, page: { limit, offset, onOffset: setOffset } };
 }
 
 function asApiError(error: unknown): ApiError {

@@ -42,3 +42,16 @@ export function useOffset(): [number, (offset: number) => void] {
   };
   return [offset, setOffset];
 }
+
+/** `params` with `changes` applied: a value sets its parameter, "" or null removes it. */
+export function withChanges(
+  params: URLSearchParams,
+  changes: Record<string, string | null>,
+): URLSearchParams {
+  const next = new URLSearchParams(params);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value) next.set(name, value);
+    else next.delete(name);
+  }
+  return next;
+}

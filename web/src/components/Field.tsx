@@ -1,4 +1,4 @@
-import { type InputHTMLAttributes, type ReactNode, useId } from "react";
+import { type InputHTMLAttributes, type ReactNode, type Ref, useId } from "react";
 
 /** The ids a control's aria-describedby names: its hint's and its error's, when shown. */
 export function describedBy(id: string, hint: unknown, error: unknown): string | undefined {
@@ -36,6 +36,8 @@ interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   label: string;
   error?: string | undefined;
   hint?: ReactNode;
+  /** The input itself (a file input is emptied through it). */
+  ref?: Ref<HTMLInputElement>;
 }
 
 /** A labelled input with the API's message for it beside it (aria-describedby). */

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { useAction } from "../../api/hooks";
 import { signOut } from "../../api/session";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Field } from "../../components/Field";
 import { signInUrl } from "../../components/RequireAuth";
 
@@ -48,10 +48,11 @@ export function PasswordForm() {
           error={fields.new_password}
           hint="At least 8 characters. You will sign in again with it."
         />
-        <ErrorMessage error={change.error} besideFields={["current_password", "new_password"]} />
-        <button type="submit" disabled={change.pending}>
-          Change password
-        </button>
+        <FormEnd
+          action={change}
+          besideFields={["current_password", "new_password"]}
+          submit="Change password"
+        />
       </form>
     </section>
   );

@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from "react";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
+import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 
 type User = components["schemas"]["UserRead"];
@@ -68,20 +69,13 @@ export function ProfileForm({ user, onSaved }: { user: User; onSaved: () => void
           error={fields.language}
           hint="A language code, such as en or de."
         />
-        <div className="checkbox">
-          <input
-            id="profile-notify"
-            type="checkbox"
-            checked={notify}
-            onChange={(e) => setNotify(e.target.checked)}
-          />
-          <label htmlFor="profile-notify">Send me notifications</label>
-        </div>
-        <ErrorMessage error={save.error} besideFields={FIELDS} />
-        <button type="submit" disabled={save.pending}>
-          Save profile
-        </button>
-        {saved ? <p role="status">Profile saved.</p> : null}
+        <Checkbox label="Send me notifications" checked={notify} onChange={setNotify} />
+        <FormEnd
+          action={save}
+          besideFields={FIELDS}
+          submit="Save profile"
+          done={saved ? "Profile saved." : null}
+        />
       </form>
     </section>
   );

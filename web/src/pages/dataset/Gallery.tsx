@@ -14,8 +14,9 @@ import {
   useRef,
   useState,
 } from "react";
-import { useSearchParams } from "../../api/searchParams";
+import { useSearchParams, withChanges } from "../../api/searchParams";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { FilterSelect } from "../../components/FilterSelect";
 import { Loading } from "../../components/Loading";
 import "./Gallery.css";
 import {
@@ -63,49 +64,27 @@ export function Gallery({ datasetId, classes }: { datasetId: string; classes: st
     : null;
   const className = params.get("class") || null;
   const gallery = useGalleryPages(datasetId, split, className);
-  const update = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    setParams(next);
-  };
+  const update = (changes: Record<string, string | null>) =>
+    setParams(withChanges(params, changes));
   const total = gallery.total;
   return (
     <section className="card" aria-labelledby="gallery">
       <h2 id="gallery">Images</h2>
       <div className="filters">
-        <div className="field inline-field">
-          <label htmlFor="gallery-split">Split</label>
-          <select
-            id="gallery-split"
-            value={split ?? ""}
-            onChange={(e) => update({ split: e.target.value })}
-          >
-            <option value="">All splits</option>
-            {SPLITS.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field inline-field">
-          <label htmlFor="gallery-class">Class</label>
-          <select
-            id="gallery-class"
-            value={className ?? ""}
-            onChange={(e) => update({ class: e.target.value })}
-          >
-            <option value="">All classes</option>
-            {classes.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </div>
+        <FilterSelect
+          label="Split"
+          value={split ?? ""}
+          onChange={(value) => update({ split: value })}
+          options={SPLITS}
+          any="All splits"
+        />
+        <FilterSelect
+          label="Class"
+          value={className ?? ""}
+          onChange={(value) => update({ class: value })}
+          options={classes}
+          any="All classes"
+        />
         {total !== null ? (
           <p className="muted" role="status">
             {total} {total === 1 ? "image" : "images"}

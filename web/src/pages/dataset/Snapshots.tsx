@@ -3,7 +3,7 @@ import { useAction, useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Field } from "../../components/Field";
 import { formatDate } from "../../components/format";
-import { Loading } from "../../components/Loading";
+import { ListTable } from "../../components/ListTable";
 import { StatusBadge } from "../../components/StatusBadge";
 
 /** Frozen versions of the dataset (a training job pins one), and a form to take one. */
@@ -29,41 +29,26 @@ export function Snapshots({ datasetId }: { datasetId: string }) {
     }
   }
 
-  const items = snapshots.data ?? [];
   return (
     <section className="card" aria-labelledby="snapshots">
       <h2 id="snapshots">Snapshots</h2>
-      <ErrorMessage error={snapshots.error} />
-      {snapshots.loading && !snapshots.data ? <Loading /> : null}
-      {snapshots.data && !items.length ? <p className="muted">No snapshot yet.</p> : null}
-      {items.length ? (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Status</th>
-                <th scope="col">Images</th>
-                <th scope="col">Taken</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((s) => (
-                <tr key={s.id}>
-                  <td>{s.version_tag ?? "—"}</td>
-                  <td>{s.snapshot_type}</td>
-                  <td>
-                    <StatusBadge status={s.status} />
-                  </td>
-                  <td>{s.num_images}</td>
-                  <td>{formatDate(s.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ListTable
+        query={snapshots}
+        items={snapshots.data ?? []}
+        empty="No snapshot yet."
+        columns={["Version", "Kind", "Status", "Images", "Taken"]}
+        row={(s) => (
+          <tr key={s.id}>
+            <td>{s.version_tag ?? "—"}</td>
+            <td>{s.snapshot_type}</td>
+            <td>
+              <StatusBadge status={s.status} />
+            </td>
+            <td>{s.num_images}</td>
+            <td>{formatDate(s.created_at)}</td>
+          </tr>
+        )}
+      />
       <form className="form inline" onSubmit={submit} noValidate>
         <Field
           label="Version tag"

@@ -5,6 +5,7 @@ import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Field } from "../../components/Field";
+import { SelectField } from "../../components/SelectField";
 import { StatusBadge } from "../../components/StatusBadge";
 import { ValidationErrors } from "../../components/ValidationErrors";
 
@@ -55,38 +56,28 @@ export function UploadForm({ onUploaded }: { onUploaded: (dataset: Dataset) => v
           onChange={(e) => setName(e.target.value)}
           error={fields.name}
         />
-        <div className="field">
-          <label htmlFor="dataset-files">Files</label>
-          <input
-            id="dataset-files"
-            ref={fileInput}
-            type="file"
-            multiple
-            required
-            accept=".zip,.tar,.gz,.tgz,image/*,.txt,.json,.xml,.yaml,.yml"
-            aria-describedby="dataset-files-hint"
-            aria-invalid={fields.files ? true : undefined}
-            onChange={(e) => setFiles(Array.from(e.target.files ?? []))}
-          />
-          <small id="dataset-files-hint" className="muted">
-            One archive (.zip, .tar, .tar.gz), or the dataset's files.
-          </small>
-          {fields.files ? <small className="field-error">{fields.files}</small> : null}
-        </div>
-        <div className="field">
-          <label htmlFor="dataset-format">Format</label>
-          <select
-            id="dataset-format"
-            value={format}
-            onChange={(e) => setFormat(e.target.value as Format | "")}
-          >
-            {FORMATS.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <Field
+          label="Files"
+          ref={fileInput}
+          type="file"
+          multiple
+          required
+          accept=".zip,.tar,.gz,.tgz,image/*,.txt,.json,.xml,.yaml,.yml"
+          onChange={(e) => setFiles(Array.from(e.target.files ?? []))}
+          error={fields.files}
+          hint="One archive (.zip, .tar, .tar.gz), or the dataset's files."
+        />
+        <SelectField
+          label="Format"
+          value={format}
+          onChange={(e) => setFormat(e.target.value as Format | "")}
+        >
+          {FORMATS.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </SelectField>
         <ErrorMessage error={upload.error} besideFields={["name", "files"]} />
         <button type="submit" disabled={upload.pending}>
           {upload.pending ? "Uploading and validating…" : "Upload"}

@@ -1,12 +1,14 @@
 // A new export of the training job: only the formats the runner's workers can make for
 // this framework (GET /export/capabilities), the others listed with why not; ONNX
 // quantization where the workers support it.
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useState } from "react";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components, operations } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 import { Loading } from "../../components/Loading";
+import { SelectField } from "../../components/SelectField";
 
 type ExportCreate = components["schemas"]["ExportJobCreate"];
 // What the form sets; the API fills in its own defaults for the rest (opset, attempts,
@@ -52,7 +54,6 @@ export function ExportForm({
   const [maxDrop, setMaxDrop] = useState("0.02");
   const [tag, setTag] = useState("");
   const [makeDefault, setMakeDefault] = useState(false);
-  const id = useId();
 
   if (!caps.data) {
     return (
@@ -99,62 +100,41 @@ export function ExportForm({
   }
   return (
     <form className="form export-form" onSubmit={submit} aria-labelledby="new-export">
-      <div className="field">
-        <label htmlFor={`${id}-format`}>Format</label>
-        <select
-          id={`${id}-format`}
-          value={chosen}
-          aria-invalid={errors.format ? true : undefined}
-          aria-describedby={errors.format ? `${id}-format-error` : undefined}
-          onChange={(e) => setFormat(e.target.value)}
+      <SelectField
+        label="Format"
+        value={chosen}
+        error={errors.format}
+        onChange={(e) => setFormat(e.target.value)}
+      >
+        {supported.map(([f, c]) => (
+          <option key={f} value={f}>
+            {f}
+            {c.route === "via_onnx" ? " (via ONNX)" : ""}
+          </option>
+        ))}
+      </SelectField>
+      <SelectField
+        label="Checkpoint"
+        value={checkpoint}
+        onChange={(e) => setCheckpoint(e.target.value as "best" | "last")}
+      >
+        <option value="best">Best</option>
+        <option value="last">Last</option>
+      </SelectField>
+      {quantizable ? (
+        <SelectField
+          label="Quantization"
+          value={quantization}
+          error={errors.quantization}
+          onChange={(e) => setQuantization(e.target.value)}
         >
-          {supported.map(([f, c]) => (
-            <option key={f} value={f}>
-              {f}
-              {c.route === "via_onnx" ? " (via ONNX)" : ""}
+          <option value="">None (FP32)</option>
+          {quantizations.map(([q]) => (
+            <option key={q} value={q}>
+              {QUANTIZATION_WORDS[q] ?? q}
             </option>
           ))}
-        </select>
-        {errors.format ? (
-          <small id={`${id}-format-error`} className="field-error">
-            {errors.format}
-          </small>
-        ) : null}
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-checkpoint`}>Checkpoint</label>
-        <select
-          id={`${id}-checkpoint`}
-          value={checkpoint}
-          onChange={(e) => setCheckpoint(e.target.value as "best" | "last")}
-        >
-          <option value="best">Best</option>
-          <option value="last">Last</option>
-        </select>
-      </div>
-      {quantizable ? (
-        <div className="field">
-          <label htmlFor={`${id}-quantization`}>Quantization</label>
-          <select
-            id={`${id}-quantization`}
-            value={quantization}
-            aria-invalid={errors.quantization ? true : undefined}
-            aria-describedby={errors.quantization ? `${id}-quantization-error` : undefined}
-            onChange={(e) => setQuantization(e.target.value)}
-          >
-            <option value="">None (FP32)</option>
-            {quantizations.map(([q]) => (
-              <option key={q} value={q}>
-                {QUANTIZATION_WORDS[q] ?? q}
-              </option>
-            ))}
-          </select>
-          {errors.quantization ? (
-            <small id={`${id}-quantization-error`} className="field-error">
-              {errors.quantization}
-            </small>
-          ) : null}
-        </div>
+        </SelectField>
       ) : null}
       <Field
         label="Largest metric drop allowed"
@@ -174,15 +154,11 @@ export function ExportForm({
         error={errors.version_tag}
         hint="Optional, such as production or v1.2."
       />
-      <div className="checkbox">
-        <input
-          id={`${id}-default`}
-          type="checkbox"
-          checked={makeDefault}
-          onChange={(e) => setMakeDefault(e.target.checked)}
-        />
-        <label htmlFor={`${id}-default`}>Make it the default when it completes</label>
-      </div>
+      <Checkbox
+        label="Make it the default when it completes"
+        checked={makeDefault}
+        onChange={setMakeDefault}
+      />
       <div className="actions">
         <button type="submit" disabled={create.pending}>
           {create.pending ? "Starting…" : "Start export"}

@@ -1,13 +1,13 @@
 // A training job's exports, newest version first, kept current every 2 s while one is
 // still on its way; and the form that starts another.
 import { useEffect } from "react";
-import { Link, useParams } from "react-router";
+import { useParams } from "react-router";
 import { TERMINAL_STATUSES } from "../../api/events";
 import { useQuery } from "../../api/hooks";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
-import { TrainingTabs } from "../training-run/TrainingTabs";
+import { JobLinks, JobNotLoaded, TrainingTabs } from "../training-run/TrainingTabs";
 import { ExportForm } from "./ExportForm";
 import { ExportItem } from "./ExportItem";
 import "./exports.css";
@@ -32,25 +32,13 @@ export default function ExportsPage() {
 
   const j = job.data;
   if (!j) {
-    return (
-      <Page title="Exports">
-        <TrainingTabs jobId={jobId} />
-        <ErrorMessage error={job.error} />
-        {job.error ? null : <Loading />}
-        <Link to="/training">All training jobs</Link>
-      </Page>
-    );
+    return <JobNotLoaded title="Exports" jobId={jobId} error={job.error} />;
   }
   const name = j.name ?? `${j.model_name} training`;
   return (
     <Page
       title={`Exports: ${name}`}
-      actions={
-        <div className="actions">
-          <Link to="/training">All training jobs</Link>
-          {j.has_best_checkpoint ? <Link to={`/test-runs?training_job=${j.id}`}>Test this model</Link> : null}
-        </div>
-      }
+      actions={<JobLinks job={j} />}
     >
       <TrainingTabs jobId={jobId} />
       <section className="card" aria-labelledby="new-export">

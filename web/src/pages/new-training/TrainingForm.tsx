@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useId } from "react";
 import { useNavigate } from "react-router";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components, operations } from "../../api/schema";
+import { Checkbox } from "../../components/Checkbox";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Field } from "../../components/Field";
 import { Loading } from "../../components/Loading";
@@ -146,15 +147,11 @@ export function TrainingForm({
             error={errors.max_attempts}
           />
         </div>
-        <div className="checkbox">
-          <input
-            id={`${id}-start`}
-            type="checkbox"
-            checked={start}
-            onChange={(e) => edit(withParam(params, "start", e.target.checked ? null : "0"))}
-          />
-          <label htmlFor={`${id}-start`}>Start at once</label>
-        </div>
+        <Checkbox
+          label="Start at once"
+          checked={start}
+          onChange={(checked) => edit(withParam(params, "start", checked ? null : "0"))}
+        />
         <ErrorMessage
           error={create.error}
           besideFields={["name", "max_attempts", ...fields.map((f) => f.name)]}

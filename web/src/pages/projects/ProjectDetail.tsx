@@ -5,6 +5,7 @@ import { noContent } from "../../api/noContent";
 import type { components } from "../../api/schema";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Fact } from "../../components/Fact";
 import { formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
@@ -168,11 +169,12 @@ function EditProject({ project, onSaved }: { project: Project; onSaved: () => vo
         onChange={setValues}
         errors={save.error?.fieldErrors ?? {}}
       />
-      <ErrorMessage error={save.error} besideFields={PROJECT_FIELDS} />
-      <button type="submit" disabled={save.pending}>
-        Save project
-      </button>
-      {saved ? <p role="status">Project saved.</p> : null}
+      <FormEnd
+        action={save}
+        besideFields={PROJECT_FIELDS}
+        submit="Save project"
+        done={saved ? "Project saved." : null}
+      />
     </form>
   );
 }

@@ -1,12 +1,11 @@
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useSearchParams, withChanges } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { formatDate } from "../../components/format";
-import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
-import { Pager } from "../../components/Pager";
+import { PagedTable } from "../../components/ListTable";
 import {
   PROJECT_FIELDS,
   ProjectFields,
@@ -28,16 +27,10 @@ export default function ProjectsPage() {
     (api) => api.GET("/api/v1/projects", { params: { query: { limit: LIMIT, offset } } }),
     [offset],
   );
-  const items = projects.data?.items ?? [];
 
   /** The URL with `changes` applied: a project and a page are each a step back and forth. */
   function withParams(changes: Record<string, string | null>): string {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    const search = next.toString();
+    const search = withChanges(params, changes).toString();
     return search ? `?${search}` : "?";
   }
 
@@ -61,46 +54,28 @@ export default function ProjectsPage() {
       <CreateProject onCreated={projects.reload} />
       <section aria-labelledby="projects-list">
         <h2 id="projects-list">Your projects</h2>
-        <ErrorMessage error={projects.error} />
-        {projects.loading && !projects.data ? <Loading /> : null}
-        {projects.data && !items.length ? <p className="muted">No project yet.</p> : null}
-        {items.length ? (
-          <div className="table-scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Task</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((p) => (
-                  <tr key={p.id} aria-current={p.id === selected ? "true" : undefined}>
-                    <td>
-                      <Link to={withParams({ project: p.id })}>{p.name}</Link>
-                    </td>
-                    <td>{taskName(p.task_type)}</td>
-                    <td className="project-description">{p.description ?? "—"}</td>
-                    <td>{formatDate(p.created_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {projects.data ? (
-          <Pager
-            label="Projects"
-            total={projects.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onOffset={(next) =>
-              setParams(new URLSearchParams(withParams({ offset: next ? String(next) : null })))
-            }
-          />
-        ) : null}
+        <PagedTable
+          query={projects}
+          label="Projects"
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) =>
+              setParams(withChanges(params, { offset: next ? String(next) : null })),
+          }}
+          empty="No project yet."
+          columns={["Name", "Task", "Description", "Created"]}
+          row={(p) => (
+            <tr key={p.id} aria-current={p.id === selected ? "true" : undefined}>
+              <td>
+                <Link to={withParams({ project: p.id })}>{p.name}</Link>
+              </td>
+              <td>{taskName(p.task_type)}</td>
+              <td className="project-description">{p.description ?? "—"}</td>
+              <td>{formatDate(p.created_at)}</td>
+            </tr>
+          )}
+        />
       </section>
     </Page>
   );
@@ -134,11 +109,12 @@ function CreateProject({ onCreated }: { onCreated: () => void }) {
           onChange={setValues}
           errors={create.error?.fieldErrors ?? {}}
         />
-        <ErrorMessage error={create.error} besideFields={PROJECT_FIELDS} />
-        <button type="submit" disabled={create.pending}>
-          Create project
-        </button>
-        {created ? <p role="status">Project {created} created.</p> : null}
+        <FormEnd
+          action={create}
+          besideFields={PROJECT_FIELDS}
+          submit="Create project"
+          done={created ? <>Project {created} created.</> : null}
+        />
       </form>
     </section>
   );

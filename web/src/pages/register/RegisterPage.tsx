@@ -4,7 +4,7 @@ import { useSearchParams } from "../../api/searchParams";
 import { requestToken } from "../../api/auth";
 import { useAction } from "../../api/hooks";
 import { signIn } from "../../api/session";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Field } from "../../components/Field";
 import { Page } from "../../components/Page";
 import { nextPath } from "../../components/RequireAuth";
@@ -63,10 +63,11 @@ export default function RegisterPage() {
           onChange={set("full_name")}
           error={fields.full_name}
         />
-        <ErrorMessage error={error} besideFields={["email", "password", "full_name"]} />
-        <button type="submit" disabled={register.pending || login.pending}>
-          {register.pending || login.pending ? "Creating…" : "Create account"}
-        </button>
+        <FormEnd
+          action={{ error, pending: register.pending || login.pending }}
+          besideFields={["email", "password", "full_name"]}
+          submit={register.pending || login.pending ? "Creating…" : "Create account"}
+        />
       </form>
       <p>
         Have an account already?{" "}

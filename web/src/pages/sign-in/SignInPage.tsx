@@ -4,7 +4,7 @@ import { useSearchParams } from "../../api/searchParams";
 import { requestToken } from "../../api/auth";
 import { useAction } from "../../api/hooks";
 import { signIn, useSignedIn } from "../../api/session";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Field } from "../../components/Field";
 import { Page } from "../../components/Page";
 import { nextPath } from "../../components/RequireAuth";
@@ -54,10 +54,11 @@ export default function SignInPage() {
           onChange={(e) => setPassword(e.target.value)}
           error={fields.password}
         />
-        <ErrorMessage error={login.error} besideFields={["username", "password"]} />
-        <button type="submit" disabled={login.pending}>
-          {login.pending ? "Signing in…" : "Sign in"}
-        </button>
+        <FormEnd
+          action={login}
+          besideFields={["username", "password"]}
+          submit={login.pending ? "Signing in…" : "Sign in"}
+        />
       </form>
       <p>
         No account yet?{" "}

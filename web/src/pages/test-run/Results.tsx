@@ -1,8 +1,9 @@
 // The run's per-image results, a page at a time, the wrong ones alone when asked. The
 // filter, the page and whether pictures show live in the URL, so a reload or "back"
 // keeps them; the API filters (a page filtered here would miss the other pages).
-import { useSearchParams } from "../../api/searchParams";
+import { useSearchParams, withChanges } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
+import { Checkbox } from "../../components/Checkbox";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Loading } from "../../components/Loading";
 import { Pager } from "../../components/Pager";
@@ -25,37 +26,23 @@ export function Results({ testRunId, pictureName }: { testRunId: string; picture
       }),
     [testRunId, offset, wrongOnly],
   );
-  const update = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    setParams(next);
-  };
+  const update = (changes: Record<string, string | null>) =>
+    setParams(withChanges(params, changes));
   const page = results.data;
   return (
     <section className="card" aria-labelledby="results">
       <h2 id="results">Per-image results</h2>
       <div className="filters">
-        <div className="checkbox">
-          <input
-            id="wrong-only"
-            type="checkbox"
-            checked={wrongOnly}
-            onChange={(e) => update({ wrong: e.target.checked ? "1" : null, offset: null })}
-          />
-          <label htmlFor="wrong-only">Only wrong predictions</label>
-        </div>
-        <div className="checkbox">
-          <input
-            id="show-pictures"
-            type="checkbox"
-            checked={showPictures}
-            onChange={(e) => update({ pictures: e.target.checked ? "1" : null })}
-          />
-          <label htmlFor="show-pictures">Show {pictureName} where there is one</label>
-        </div>
+        <Checkbox
+          label="Only wrong predictions"
+          checked={wrongOnly}
+          onChange={(checked) => update({ wrong: checked ? "1" : null, offset: null })}
+        />
+        <Checkbox
+          label={<>Show {pictureName} where there is one</>}
+          checked={showPictures}
+          onChange={(checked) => update({ pictures: checked ? "1" : null })}
+        />
         {page ? (
           <p className="muted" role="status">
             {wrongOnly

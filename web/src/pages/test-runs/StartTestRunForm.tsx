@@ -3,11 +3,12 @@
 // (`?training_job=`, `?dataset=`), so the results screen can link here with its model.
 import { type FormEvent, type ReactNode, useState } from "react";
 import { useNavigate } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useSearchParams, withChanges } from "../../api/searchParams";
 import { useAction, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { SelectField } from "../../components/SelectField";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { Checkbox } from "../../components/Checkbox";
 import { Field } from "../../components/Field";
 
 type Create = components["schemas"]["TestRunCreate"];
@@ -50,14 +51,8 @@ export function StartTestRunForm() {
   const [gpu, setGpu] = useState("");
   const start = useAction((api, body: Create) => api.POST("/api/v1/test-runs", { body }));
 
-  const choose = (changes: Record<string, string>) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    setParams(next, { replace: true });
-  };
+  const choose = (changes: Record<string, string>) =>
+    setParams(withChanges(params, changes), { replace: true });
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -132,15 +127,7 @@ export function StartTestRunForm() {
           <option value="best">best</option>
           <option value="last">last</option>
         </Select>
-        <div className="checkbox">
-          <input
-            id="test-run-xai"
-            type="checkbox"
-            checked={xai}
-            onChange={(e) => setXai(e.target.checked)}
-          />
-          <label htmlFor="test-run-xai">Explain predictions (Grad-CAM)</label>
-        </div>
+        <Checkbox label="Explain predictions (Grad-CAM)" checked={xai} onChange={setXai} />
         <Field
           label="Images to visualize"
           type="number"

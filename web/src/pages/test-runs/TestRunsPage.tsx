@@ -1,12 +1,11 @@
 import { Link } from "react-router";
-import { useSearchParams } from "../../api/searchParams";
+import { useSearchParams, withChanges } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import type { components, operations } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FilterSelect } from "../../components/FilterSelect";
 import { formatDate } from "../../components/format";
-import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
-import { Pager } from "../../components/Pager";
+import { PagedTable } from "../../components/ListTable";
 import { StatusBadge } from "../../components/StatusBadge";
 import { StartTestRunForm } from "./StartTestRunForm";
 import "./TestRunsPage.css";
@@ -29,82 +28,47 @@ export default function TestRunsPage() {
     (api) => api.GET("/api/v1/test-runs", { params: { query: { limit: LIMIT, offset, status } } }),
     [offset, status],
   );
-  const update = (changes: Record<string, string | null>) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    setParams(next);
-  };
-  const items = runs.data?.items ?? [];
+  const update = (changes: Record<string, string | null>) =>
+    setParams(withChanges(params, changes));
   return (
     <Page title="Test runs">
       <StartTestRunForm />
       <section aria-labelledby="test-runs-list">
         <h2 id="test-runs-list">Your test runs</h2>
-        <div className="field inline-field">
-          <label htmlFor="test-runs-status">Status</label>
-          <select
-            id="test-runs-status"
-            value={status ?? ""}
-            onChange={(e) => update({ status: e.target.value || null, offset: null })}
-          >
-            <option value="">All statuses</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <ErrorMessage error={runs.error} />
-        {runs.loading && !runs.data ? <Loading /> : null}
-        {runs.data && !items.length ? (
-          <p className="muted">{status ? `No ${status} test run.` : "No test run yet."}</p>
-        ) : null}
-        {items.length ? (
-          <div className="table-scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Test run</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Images</th>
-                  <th scope="col">Grad-CAM</th>
-                  <th scope="col">Started</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((run) => (
-                  <tr key={run.id}>
-                    <td>
-                      <Link to={`/test-runs/${run.id}`}>{describe(run)}</Link>
-                    </td>
-                    <td>
-                      <StatusBadge status={run.status} />
-                      {run.status === "failed" && run.error_message ? (
-                        <div className="error test-runs-reason">{run.error_message}</div>
-                      ) : null}
-                    </td>
-                    <td>{run.processed_images}</td>
-                    <td>{run.enable_xai ? "yes" : "no"}</td>
-                    <td>{formatDate(run.started_at ?? run.created_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {runs.data ? (
-          <Pager
-            label="Test runs"
-            total={runs.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onOffset={(next) => update({ offset: next ? String(next) : null })}
-          />
-        ) : null}
+        <FilterSelect
+          label="Status"
+          value={status ?? ""}
+          onChange={(value) => update({ status: value || null, offset: null })}
+          options={STATUSES}
+          any="All statuses"
+        />
+        <PagedTable
+          query={runs}
+          label="Test runs"
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) => update({ offset: next ? String(next) : null }),
+          }}
+          empty={status ? `No ${status} test run.` : "No test run yet."}
+          columns={["Test run", "Status", "Images", "Grad-CAM", "Started"]}
+          row={(run) => (
+            <tr key={run.id}>
+              <td>
+                <Link to={`/test-runs/${run.id}`}>{describe(run)}</Link>
+              </td>
+              <td>
+                <StatusBadge status={run.status} />
+                {run.status === "failed" && run.error_message ? (
+                  <div className="error test-runs-reason">{run.error_message}</div>
+                ) : null}
+              </td>
+              <td>{run.processed_images}</td>
+              <td>{run.enable_xai ? "yes" : "no"}</td>
+              <td>{formatDate(run.started_at ?? run.created_at)}</td>
+            </tr>
+          )}
+        />
       </section>
     </Page>
   );

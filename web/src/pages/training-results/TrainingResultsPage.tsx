@@ -1,7 +1,7 @@
 // A training job's results: the chosen epoch's (the best by default, `?epoch=` in the
 // URL) metric cards, per-class table, confusion matrix and PR curves, and the job's
 // checkpoints. A running job's results arrive as its epochs are validated.
-import { Link, useParams } from "react-router";
+import { useParams } from "react-router";
 import { useSearchParams } from "../../api/searchParams";
 import { TERMINAL_STATUSES } from "../../api/events";
 import { useQuery } from "../../api/hooks";
@@ -14,7 +14,7 @@ import { Page } from "../../components/Page";
 import { PrCurveChart } from "../../components/PrCurveChart";
 import { prCurvesOf } from "../../components/prCurves";
 import { StatusBadge } from "../../components/StatusBadge";
-import { TrainingTabs } from "../training-run/TrainingTabs";
+import { JobLinks, JobNotLoaded, TrainingTabs } from "../training-run/TrainingTabs";
 import { Checkpoints } from "./Checkpoints";
 import { MetricCards } from "./MetricCards";
 import { PerClassTable } from "./PerClassTable";
@@ -40,27 +40,13 @@ export default function TrainingResultsPage() {
   });
 
   if (!j) {
-    return (
-      <Page title="Training results">
-        <TrainingTabs jobId={jobId} />
-        <ErrorMessage error={job.error} />
-        {job.error ? null : <Loading />}
-        <Link to="/training">All training jobs</Link>
-      </Page>
-    );
+    return <JobNotLoaded title="Training results" jobId={jobId} error={job.error} />;
   }
   const name = j.name ?? `${j.model_name} training`;
   return (
     <Page
       title={`Results: ${name}`}
-      actions={
-        <div className="actions">
-          <Link to="/training">All training jobs</Link>
-          {j.has_best_checkpoint ? (
-            <Link to={`/test-runs?training_job=${j.id}`}>Test this model</Link>
-          ) : null}
-        </div>
-      }
+      actions={<JobLinks job={j} />}
     >
       <TrainingTabs jobId={jobId} />
       <JobState job={j} />

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { JobEvent } from "../../api/events";
+import { Checkbox } from "../../components/Checkbox";
 import { formatMetric, formatTime } from "../../components/format";
 
 /** One line of the log, in words. */
@@ -55,15 +56,11 @@ export function EventLog({ events }: { events: JobEvent[] }) {
 
   return (
     <div>
-      <div className="checkbox">
-        <input
-          id="show-routine-events"
-          type="checkbox"
-          checked={routine}
-          onChange={(e) => setRoutine(e.target.checked)}
-        />
-        <label htmlFor="show-routine-events">Show heartbeats and upload requests</label>
-      </div>
+      <Checkbox
+        label="Show heartbeats and upload requests"
+        checked={routine}
+        onChange={setRoutine}
+      />
       <ol
         ref={box}
         className="event-log"

@@ -6,14 +6,13 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { Fact } from "../../components/Fact";
 import { Field } from "../../components/Field";
 import { formatDate, formatDuration, formatMetric } from "../../components/format";
-import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
 import { StatusBadge } from "../../components/StatusBadge";
 import { attemptStarts, tellAttempt } from "./attemptStory";
 import { describe, EventLog } from "./EventLog";
 import { MetricsCharts } from "./MetricsCharts";
 import "./TrainingRun.css";
-import { TrainingTabs } from "./TrainingTabs";
+import { JobNotLoaded, TrainingTabs } from "./TrainingTabs";
 import { type EpochMetrics, type TrainingRun, useTrainingRun } from "./useTrainingRun";
 
 const STREAM_WORDS = {
@@ -28,14 +27,7 @@ export default function TrainingRunPage() {
   const run = useTrainingRun(jobId);
   const job = run.job;
   if (!job) {
-    return (
-      <Page title="Training run">
-        <TrainingTabs jobId={jobId} />
-        <ErrorMessage error={run.jobError} />
-        {run.jobError ? null : <Loading />}
-        <Link to="/training">All training jobs</Link>
-      </Page>
-    );
+    return <JobNotLoaded title="Training run" jobId={jobId} error={run.jobError} />;
   }
   const title = job.name ?? `${job.model_name} training`;
   return (

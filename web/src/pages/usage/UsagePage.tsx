@@ -1,7 +1,6 @@
 import { useMemo } from "react";
 import { Link } from "react-router";
-import { useOffset } from "../../api/searchParams";
-import { useQuery } from "../../api/hooks";
+import { usePagedQuery, useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { DailyUsage, PeriodFilter, usePeriod } from "../../components/DailyUsage";
 import { ErrorMessage } from "../../components/ErrorMessage";
@@ -9,7 +8,7 @@ import { formatDate } from "../../components/format";
 import { LineChart } from "../../components/LineChart";
 import { Loading } from "../../components/Loading";
 import { Page } from "../../components/Page";
-import { Pager } from "../../components/Pager";
+import { PagedTable } from "../../components/ListTable";
 
 const LIMIT = 50;
 
@@ -23,13 +22,9 @@ export default function UsagePage() {
 }
 
 function ApiKeys() {
-  const [offset, setOffset] = useOffset();
-  const keys = useQuery(
-    (api) =>
-      api.GET("/api/v1/deployments/api-keys", { params: { query: { limit: LIMIT, offset } } }),
-    [offset],
+  const keys = usePagedQuery(LIMIT, (api, page) =>
+    api.GET("/api/v1/deployments/api-keys", { params: { query: page } }),
   );
-  const items = keys.data?.items ?? [];
   return (
     <section className="card" aria-labelledby="api-keys">
       <h2 id="api-keys">API keys</h2>
@@ -37,58 +32,36 @@ function ApiKeys() {
         A key is shown once, when it is made; here only its prefix. A deployment's "New API key"
         revokes its older keys.
       </p>
-      <ErrorMessage error={keys.error} />
-      {keys.loading && !keys.data ? <Loading /> : null}
-      {keys.data && !items.length ? (
-        <p className="muted">
-          No API key yet: <Link to="/deployments">deploy an export</Link> as a platform endpoint.
-        </p>
-      ) : null}
-      {items.length ? (
-        <div className="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Prefix</th>
-                <th scope="col">Deployment</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((k) => (
-                <tr key={k.id}>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>
-                    {k.deployment_id ? (
-                      <Link to={`/deployments/${k.deployment_id}`}>
-                        {k.deployment_name ?? k.deployment_id}
-                      </Link>
-                    ) : (
-                      "—"
-                    )}
-                  </td>
-                  <td>{k.revoked_at ? `revoked ${formatDate(k.revoked_at)}` : "active"}</td>
-                  <td>{formatDate(k.created_at)}</td>
-                  <td>{k.last_used_at ? formatDate(k.last_used_at) : "never"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {keys.data ? (
-        <Pager
-          label="API keys"
-          total={keys.data.total}
-          limit={LIMIT}
-          offset={offset}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <PagedTable
+        query={keys}
+        label="API keys"
+        page={keys.page}
+        empty={
+          <>
+            No API key yet: <Link to="/deployments">deploy an export</Link> as a platform endpoint.
+          </>
+        }
+        columns={["Prefix", "Deployment", "State", "Created", "Last used"]}
+        row={(k) => (
+          <tr key={k.id}>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td>
+              {k.deployment_id ? (
+                <Link to={`/deployments/${k.deployment_id}`}>
+                  {k.deployment_name ?? k.deployment_id}
+                </Link>
+              ) : (
+                "—"
+              )}
+            </td>
+            <td>{k.revoked_at ? `revoked ${formatDate(k.revoked_at)}` : "active"}</td>
+            <td>{formatDate(k.created_at)}</td>
+            <td>{k.last_used_at ? formatDate(k.last_used_at) : "never"}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

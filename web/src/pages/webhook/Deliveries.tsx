@@ -1,9 +1,6 @@
 import { useEffect } from "react";
-import { useOffset } from "../../api/searchParams";
-import { useAction, useQuery } from "../../api/hooks";
-import { ErrorMessage } from "../../components/ErrorMessage";
-import { Loading } from "../../components/Loading";
-import { Pager } from "../../components/Pager";
+import { useAction, usePagedQuery } from "../../api/hooks";
+import { PagedTable } from "../../components/ListTable";
 import { StatusBadge } from "../../components/StatusBadge";
 
 const LIMIT = 20;
@@ -18,14 +15,12 @@ function formatSecond(iso: string): string {
 
 /** Every delivery to the webhook, newest first, and a ping to test the receiver. */
 export function Deliveries({ webhookId }: { webhookId: string }) {
-  const [offset, setOffset] = useOffset();
   const path = { webhook_id: webhookId };
-  const deliveries = useQuery(
-    (api) =>
-      api.GET("/api/v1/webhooks/{webhook_id}/deliveries", {
-        params: { path, query: { limit: LIMIT, offset } },
-      }),
-    [webhookId, offset],
+  const deliveries = usePagedQuery(
+    LIMIT,
+    (api, page) =>
+      api.GET("/api/v1/webhooks/{webhook_id}/deliveries", { params: { path, query: page } }),
+    [webhookId],
   );
   const ping = useAction((api) =>
     api.POST("/api/v1/webhooks/{webhook_id}/ping", { params: { path } }),
@@ -53,7 +48,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           disabled={ping.pending}
           onClick={async () => {
             if (await ping.run()) {
-              if (offset) setOffset(0);
+              if (deliveries.page.offset) deliveries.page.onOffset(0);
               reload();
             }
           }}
@@ -69,59 +64,33 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           </span>
         ) : null}
       </div>
-      <ErrorMessage error={ping.error ?? deliveries.error} />
-      {deliveries.loading && !deliveries.data ? <Loading /> : null}
-      {deliveries.data && !items.length ? (
-        <p className="muted">Nothing sent yet. A test ping checks the receiver.</p>
-      ) : null}
-      {items.length ? (
-        <div className="table-scroll">
-          <table aria-label="Delivery log">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Answer</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Took</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((d) => (
-                <tr key={d.id}>
-                  <td>{formatSecond(d.created_at)}</td>
-                  <td>{d.event_type}</td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>{d.last_status_code ?? "—"}</td>
-                  <td>{d.attempts}</td>
-                  <td>
-                    {d.last_response_ms === null ? "—" : `${Math.round(d.last_response_ms)} ms`}
-                  </td>
-                  <td className="wrap-anywhere">
-                    {d.last_error ?? "—"}
-                    {d.status === "pending" && d.next_attempt_at && d.attempts ? (
-                      <div className="muted">Next try {formatSecond(d.next_attempt_at)}</div>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {deliveries.data ? (
-        <Pager
-          label="Deliveries"
-          total={deliveries.data.total}
-          limit={LIMIT}
-          offset={offset}
-          onOffset={setOffset}
-        />
-      ) : null}
+      <PagedTable
+        query={deliveries}
+        error={ping.error ?? deliveries.error}
+        label="Deliveries"
+        page={deliveries.page}
+        empty="Nothing sent yet. A test ping checks the receiver."
+        table={{ "aria-label": "Delivery log" }}
+        columns={["Time", "Event", "Status", "Answer", "Attempts", "Took", "Error"]}
+        row={(d) => (
+          <tr key={d.id}>
+            <td>{formatSecond(d.created_at)}</td>
+            <td>{d.event_type}</td>
+            <td>
+              <StatusBadge status={d.status} />
+            </td>
+            <td>{d.last_status_code ?? "—"}</td>
+            <td>{d.attempts}</td>
+            <td>{d.last_response_ms === null ? "—" : `${Math.round(d.last_response_ms)} ms`}</td>
+            <td className="wrap-anywhere">
+              {d.last_error ?? "—"}
+              {d.status === "pending" && d.next_attempt_at && d.attempts ? (
+                <div className="muted">Next try {formatSecond(d.next_attempt_at)}</div>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { noContent } from "../../api/noContent";
 import type { components } from "../../api/schema";
 import { ConfirmButton } from "../../components/ConfirmButton";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Fact } from "../../components/Fact";
 import { formatDate } from "../../components/format";
 import { Loading } from "../../components/Loading";
@@ -129,11 +130,12 @@ function EditWebhook({ hook, onSaved }: { hook: Webhook; onSaved: () => void }) 
           onChange={setValues}
           errors={save.error?.fieldErrors ?? {}}
         />
-        <ErrorMessage error={save.error} besideFields={WEBHOOK_FIELDS} />
-        <button type="submit" disabled={save.pending}>
-          Save changes
-        </button>
-        {saved ? <p role="status">Changes saved.</p> : null}
+        <FormEnd
+          action={save}
+          besideFields={WEBHOOK_FIELDS}
+          submit="Save changes"
+          done={saved ? "Changes saved." : null}
+        />
       </form>
     </section>
   );

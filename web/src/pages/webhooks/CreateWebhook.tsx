@@ -2,7 +2,7 @@ import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { WEBHOOK_FIELDS, WebhookFields, type WebhookValues } from "./WebhookFields";
 
 type Created = components["schemas"]["WebhookCreated"];
@@ -41,10 +41,7 @@ export function CreateWebhook({ onCreated }: { onCreated: () => void }) {
           onChange={setValues}
           errors={create.error?.fieldErrors ?? {}}
         />
-        <ErrorMessage error={create.error} besideFields={WEBHOOK_FIELDS} />
-        <button type="submit" disabled={create.pending}>
-          Add webhook
-        </button>
+        <FormEnd action={create} besideFields={WEBHOOK_FIELDS} submit="Add webhook" />
       </form>
       {created ? (
         <div className="upload-result" role="status">

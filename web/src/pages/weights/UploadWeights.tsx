@@ -2,8 +2,9 @@ import { type FormEvent, useRef, useState } from "react";
 import { formData } from "../../api/client";
 import { useAction } from "../../api/hooks";
 import type { components } from "../../api/schema";
-import { ErrorMessage } from "../../components/ErrorMessage";
+import { FormEnd } from "../../components/FormEnd";
 import { Field } from "../../components/Field";
+import { SelectField } from "../../components/SelectField";
 
 type Upload = components["schemas"]["Body_upload_weights_api_v1_pretrained_weights_post"];
 type CatalogModel = components["schemas"]["ModelRead"];
@@ -75,29 +76,16 @@ export function UploadWeights({
     <section className="card" aria-labelledby="upload-weights">
       <h2 id="upload-weights">Upload weights</h2>
       <form className="form" onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor="weights-file">Weights file</label>
-          <input
-            id="weights-file"
-            ref={fileInput}
-            type="file"
-            required
-            accept=".safetensors,.pt,.pth,.bin"
-            aria-describedby={
-              fields.file ? "weights-file-hint weights-file-error" : "weights-file-hint"
-            }
-            aria-invalid={fields.file ? true : undefined}
-            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-          />
-          <small id="weights-file-hint" className="muted">
-            One .safetensors, .pt, .pth or .bin file (what torch.save writes), up to 2 GB.
-          </small>
-          {fields.file ? (
-            <small id="weights-file-error" className="field-error">
-              {fields.file}
-            </small>
-          ) : null}
-        </div>
+        <Field
+          label="Weights file"
+          ref={fileInput}
+          type="file"
+          required
+          accept=".safetensors,.pt,.pth,.bin"
+          onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          error={fields.file}
+          hint="One .safetensors, .pt, .pth or .bin file (what torch.save writes), up to 2 GB."
+        />
         <Field
           label="Name"
           required
@@ -105,56 +93,38 @@ export function UploadWeights({
           onChange={(e) => setName(e.target.value)}
           error={fields.name}
         />
-        <div className="field">
-          <label htmlFor="weights-framework">Framework</label>
-          <select
-            id="weights-framework"
-            required
-            value={framework}
-            aria-invalid={fields.framework ? true : undefined}
-            aria-describedby={fields.framework ? "weights-framework-error" : undefined}
-            onChange={(e) => {
-              setFramework(e.target.value);
-              setArchitecture("");
-            }}
-          >
-            <option value="">Choose a framework</option>
-            {frameworks.map((f) => (
-              <option key={f} value={f}>
-                {f}
-              </option>
-            ))}
-          </select>
-          {fields.framework ? (
-            <small id="weights-framework-error" className="field-error">
-              {fields.framework}
-            </small>
-          ) : null}
-        </div>
-        <div className="field">
-          <label htmlFor="weights-architecture">Model</label>
-          <select
-            id="weights-architecture"
-            required
-            value={architecture}
-            disabled={!framework}
-            aria-invalid={fields.base_architecture ? true : undefined}
-            aria-describedby={fields.base_architecture ? "weights-architecture-error" : undefined}
-            onChange={(e) => setArchitecture(e.target.value)}
-          >
-            <option value="">{framework ? "Choose a model" : "Choose a framework first"}</option>
-            {architectures.map((m) => (
-              <option key={m.name} value={m.name}>
-                {m.name} ({m.task_types.join(", ")})
-              </option>
-            ))}
-          </select>
-          {fields.base_architecture ? (
-            <small id="weights-architecture-error" className="field-error">
-              {fields.base_architecture}
-            </small>
-          ) : null}
-        </div>
+        <SelectField
+          label="Framework"
+          required
+          value={framework}
+          error={fields.framework}
+          onChange={(e) => {
+            setFramework(e.target.value);
+            setArchitecture("");
+          }}
+        >
+          <option value="">Choose a framework</option>
+          {frameworks.map((f) => (
+            <option key={f} value={f}>
+              {f}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Model"
+          required
+          value={architecture}
+          disabled={!framework}
+          error={fields.base_architecture}
+          onChange={(e) => setArchitecture(e.target.value)}
+        >
+          <option value="">{framework ? "Choose a model" : "Choose a framework first"}</option>
+          {architectures.map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name} ({m.task_types.join(", ")})
+            </option>
+          ))}
+        </SelectField>
         <Field
           label="Number of classes"
           type="number"
@@ -177,26 +147,21 @@ export function UploadWeights({
           onChange={(e) => setDescription(e.target.value)}
           error={fields.description}
         />
-        <div className="field">
-          <label htmlFor="weights-visibility">Visibility</label>
-          <select
-            id="weights-visibility"
-            value={visibility}
-            aria-describedby="weights-visibility-hint"
-            onChange={(e) => setVisibility(e.target.value)}
-          >
-            <option value="private">Private: only you</option>
-            <option value="public">Public: every user</option>
-          </select>
-          <small id="weights-visibility-hint" className="muted">
-            Publishing needs the manager role.
-          </small>
-        </div>
-        <ErrorMessage error={upload.error} besideFields={FIELDS} />
-        <button type="submit" disabled={upload.pending}>
-          {upload.pending ? "Uploading and checking…" : "Upload weights"}
-        </button>
-        {uploaded ? <p role="status">{uploaded} uploaded.</p> : null}
+        <SelectField
+          label="Visibility"
+          value={visibility}
+          hint="Publishing needs the manager role."
+          onChange={(e) => setVisibility(e.target.value)}
+        >
+          <option value="private">Private: only you</option>
+          <option value="public">Public: every user</option>
+        </SelectField>
+        <FormEnd
+          action={upload}
+          besideFields={FIELDS}
+          submit={upload.pending ? "Uploading and checking…" : "Upload weights"}
+          done={uploaded ? <>{uploaded} uploaded.</> : null}
+        />
       </form>
     </section>
   );

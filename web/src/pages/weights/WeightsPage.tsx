@@ -3,9 +3,9 @@ import { useSearchParams } from "../../api/searchParams";
 import { useQuery } from "../../api/hooks";
 import type { components } from "../../api/schema";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { Loading } from "../../components/Loading";
+import { FilterSelect } from "../../components/FilterSelect";
 import { Page } from "../../components/Page";
-import { Pager } from "../../components/Pager";
+import { PagedTable } from "../../components/ListTable";
 import { UploadWeights } from "./UploadWeights";
 import { WeightsRow } from "./WeightsRow";
 import "./weights.css";
@@ -13,6 +13,20 @@ import "./weights.css";
 const LIMIT = 20;
 
 type Visibility = NonNullable<components["schemas"]["WeightUpdate"]["visibility"]>;
+const COLUMNS = [
+  "Name",
+  "Model",
+  "Tasks",
+  "Classes",
+  "Size",
+  "Visibility",
+  "Downloads",
+  "Uploaded",
+];
+const VISIBILITIES: Array<[Visibility, string]> = [
+  ["private", "Private"],
+  ["public", "Public"],
+];
 
 export default function WeightsPage() {
   const [params, setParams] = useSearchParams();
@@ -47,7 +61,6 @@ export default function WeightsPage() {
   }
 
   const me = useQuery((api) => api.GET("/api/v1/auth/me"), []);
-  const items = weights.data?.items ?? [];
   return (
     <Page title="Pretrained weights" actions={<Link to="/account">Account</Link>}>
       <p className="muted">
@@ -59,78 +72,38 @@ export default function WeightsPage() {
       <section aria-labelledby="weights-list">
         <h2 id="weights-list">Weights</h2>
         <div className="filters">
-          <div className="inline-field">
-            <label htmlFor="filter-framework">Show framework</label>
-            <select
-              id="filter-framework"
-              value={framework}
-              onChange={(e) => filter("framework", e.target.value)}
-            >
-              <option value="">Any</option>
-              {frameworks.map((f) => (
-                <option key={f} value={f}>
-                  {f}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="inline-field">
-            <label htmlFor="filter-visibility">Show visibility</label>
-            <select
-              id="filter-visibility"
-              value={visibility}
-              onChange={(e) => filter("visibility", e.target.value)}
-            >
-              <option value="">Any</option>
-              <option value="private">Private</option>
-              <option value="public">Public</option>
-            </select>
-          </div>
-        </div>
-        <ErrorMessage error={weights.error} />
-        {weights.loading && !weights.data ? <Loading /> : null}
-        {weights.data && !items.length ? (
-          <p className="muted">
-            {framework || visibility ? "No weights match these filters." : "No weights yet."}
-          </p>
-        ) : null}
-        {items.length ? (
-          <div className="table-scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Tasks</th>
-                  <th scope="col">Classes</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Visibility</th>
-                  <th scope="col">Downloads</th>
-                  <th scope="col">Uploaded</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((w) => (
-                  <WeightsRow
-                    key={w.id}
-                    weights={w}
-                    mine={w.owner_id === me.data?.id}
-                    onChanged={weights.reload}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {weights.data ? (
-          <Pager
-            label="Weights"
-            total={weights.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onOffset={(next) => filter("offset", next ? String(next) : "")}
+          <FilterSelect
+            label="Show framework"
+            value={framework}
+            onChange={(value) => filter("framework", value)}
+            options={frameworks}
           />
-        ) : null}
+          <FilterSelect
+            label="Show visibility"
+            value={visibility}
+            onChange={(value) => filter("visibility", value)}
+            options={VISIBILITIES}
+          />
+        </div>
+        <PagedTable
+          query={weights}
+          label="Weights"
+          page={{
+            limit: LIMIT,
+            offset,
+            onOffset: (next) => filter("offset", next ? String(next) : ""),
+          }}
+          empty={framework || visibility ? "No weights match these filters." : "No weights yet."}
+          columns={COLUMNS}
+          row={(w) => (
+            <WeightsRow
+              key={w.id}
+              weights={w}
+              mine={w.owner_id === me.data?.id}
+              onChanged={weights.reload}
+            />
+          )}
+        />
       </section>
     </Page>
   );
