@@ -22,7 +22,6 @@ const SPLITS: Array<{ value: Split | ""; label: string }> = [
   { value: "train", label: "train" },
   { value: "all", label: "all images" },
 ];
-const RUNNERS: Array<Runner | ""> = ["", "local", "docker", "modal"];
 // Enough choices for a console; a longer history is better searched on its own screen.
 const CHOICES = 200;
 
@@ -40,6 +39,8 @@ export function StartTestRunForm() {
     (api) => api.GET("/api/v1/datasets", { params: { query: { status: "ready", limit: CHOICES } } }),
     [],
   );
+  // The installation's runners, as its registry lists them (a runner is a plug-in).
+  const runners = useQuery((api) => api.GET("/api/v1/runners"), []);
   const jobId = params.get("training_job") ?? "";
   const job = jobs.data?.items.find((j) => j.id === jobId);
   const datasetId = params.get("dataset") ?? job?.dataset_id ?? "";
@@ -148,9 +149,10 @@ export function StartTestRunForm() {
               error={fields.runner}
               onChange={(value) => setRunner(value as Runner | "")}
             >
-              {RUNNERS.map((r) => (
-                <option key={r} value={r}>
-                  {r || "The installation's default"}
+              <option value="">{"The installation's default"}</option>
+              {(runners.data ?? []).map((r) => (
+                <option key={r.name} value={r.name}>
+                  {r.name}
                 </option>
               ))}
             </Select>
