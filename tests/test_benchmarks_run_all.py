@@ -1,0 +1,178 @@
+"""benchmarks/run_all.py builds one table from what each benchmark prints: read here from
+outputs as the benchmarks print them (never by running them: they take minutes)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+_spec = importlib.util.spec_from_file_location("run_all", BENCHMARKS / "run_all.py")
+assert _spec is not None and _spec.loader is not None
+run_all = importlib.util.module_from_spec(_spec)
+sys.modules["run_all"] = run_all  # benchmarks/ is no package; dataclasses look it up here
+_spec.loader.exec_module(run_all)
+
+# What each benchmark's main() prints (abridged to the lines with figures).
+OUTPUTS = {
+    "dataset_ingest": """\
+archive: 500 JPEGs, 5.3 MiB; runs: 1; load 3.10 2.50 2.00
+floor, unzip + decode, 2 threads (median):       0.40 s     1250 images/s
+floor, unzip + decode, 1 thread (median):        0.50 s     1000 images/s
+API ingest (median):                             0.80 s      625 images/s
+ratio ingest / floor (2 threads):                2.00
+ratio ingest / floor (1 thread):                 1.60
+API CPU time of the ingest (median):    1.10 s
+API peak RSS (median, whole process): 170 MiB
+""",
+    "dispatch": """\
+callbacks: 392 heartbeats from 8 concurrent workers, 1 API process(es)
+  baseline GET /health:    2000 req/s  p50    3.0 ms  p99   10.0 ms
+  heartbeat callbacks:     1000 req/s  p50    6.0 ms  p99   20.0 ms
+  throughput ratio callbacks / health: 0.50
+SSE: 10 open streams, 50 events: send -> received p50 4.5 ms, p99 9.0 ms
+dispatch: POST -> worker's first callback, median of 3: 850 ms (min 800 ms)
+""",
+    "endpoint_first_call": """\
+2 CPUs, load average 3.0; ResNet-18 at 32 px, a 32x32 PNG; 1 rounds, 20 calls
+
+after       first ms  (server)  steady p50  first/p50  startup ms   (medians of 1 rounds)
+created         40.0      30.0        4.00       10.0        2000
+warm             8.0       5.0        4.00        2.0        2500
+first call ms of each round: created: 40; warm: 8
+""",
+    "endpoint_throughput": """\
+onnxruntime 1.20.0, providers ['CPUExecutionProvider'], 2 CPUs; 30 calls per figure
+
+model      figure         p50 ms   p99 ms  calls/s
+resnet18   raw             10.00    12.00    100.0
+resnet18   predict         12.00    14.00     80.0
+resnet18   endpoint        15.00    20.00     50.0
+resnet18   endpoint p50 overhead: 5.00 ms over raw session.run
+""",
+    "http_server_limits": """\
+8 MB header: 431 after 0.05 s
+  server memory before: 80 MB  after: 81 MB
+  /health afterwards: 200
+10 slow sockets: closed by the server after 2.0..2.1 s; 0 still open at 5.0 s
+""",
+    "import_cost": """\
+runs per variant:           3
+bare interpreter (median):     20.0 ms
+import fastapi + app:         200.0 ms  (imports only: 180.0 ms)
+import api.main:              300.0 ms  (imports only: 280.0 ms)
+ratio api.main / fastapi:   1.50 (whole process), 1.56 (imports only)
+process start to first answered GET /api/v1/auth/me (PostgreSQL, median):
+  bare FastAPI + SQLAlchemy:    400.0 ms
+  api.main:                     600.0 ms
+  ratio api.main / bare:      1.50
+""",
+    "lambda_cold_start": """\
+runs per variant:                    3
+bare FastAPI + Mangum (median):        300.0 ms
+packaged API (median):                 450.0 ms
+ratio API / bare:                    1.50 (whole start), 1.70 (beyond the interpreter)
+""",
+    "training_throughput": """\
+run 1 baseline: 2.00s, 1.00s
+
+resnet18, digits at 32 px, 1437 train images, batch 64, 2 epochs, 1 runs
+(images/s over the median epoch of epochs 2..n, median of the runs)
+  baseline           1000.0 images/s   ratio to baseline 1.000
+  adapter             950.0 images/s   ratio to baseline 0.950
+  platform            900.0 images/s   ratio to baseline 0.900
+  platform, all in    800.0 images/s   ratio to baseline 0.800
+  training loop waiting on callbacks, per epoch: median 12 ms
+""",
+    "web_console": """\
+
+web console, chromium /usr/bin/chromium, 1 runs (medians)
+figure                                measured   baseline                ratio   aim       meets
+initial JS, KB gzipped                120.0      budget 200              0.60    <= 200    yes
+  (sign-in page interactive, ms)      300        bare page 100           3.00
+long tasks > 50 ms while scrolling    0          40 frames               -       0         yes
+""",
+}
+
+
+def _rows(name: str, stdout: str, returncode: int | None = 0, stderr: str = "") -> list[tuple]:
+    bench = next(b for b in run_all.BENCHMARKS if b.name == name)
+    return run_all.rows_of(bench, run_all.Outcome(returncode, stdout, stderr, 1.0), 900)
+
+
+def test_every_listed_benchmark_has_a_sample_here_and_every_script_is_listed():
+    assert {b.name for b in run_all.BENCHMARKS} == set(OUTPUTS)
+    assert run_all.unlisted() == []
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_each_quick_flag_is_one_the_benchmark_declares(name):
+    source = (BENCHMARKS / f"{name}.py").read_text()
+    bench = next(b for b in run_all.BENCHMARKS if b.name == name)
+    for flag in (a for a in bench.quick if a.startswith("--")):
+        assert f'"{flag}"' in source, f"{name} has no {flag}"
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_each_benchmark_output_gives_figures(name):
+    rows = _rows(name, OUTPUTS[name])
+    assert rows and all(r[0] == name and r[1] != "failed" for r in rows)
+
+
+def test_figures_read_with_baseline_and_a_ratio_of_value_over_baseline():
+    rows = {r[1]: r[2:] for r in _rows("dataset_ingest", OUTPUTS["dataset_ingest"])}
+    assert rows["ingest, images/s"] == ("625", "floor, 2 threads 1250", "0.50")
+    assert rows["ingest, s"] == ("0.80", "floor 0.40", "2.00")
+    assert rows["ingest, API CPU s"] == ("1.10", "", "")
+    rows = {r[1]: r[2:] for r in _rows("dispatch", OUTPUTS["dispatch"])}
+    assert rows["callbacks, req/s"] == ("1000", "/health 2000", "0.50")
+    assert rows["callback p50, ms"] == ("6.0", "/health 3.0", "2.00")
+    assert rows["dispatch to first callback, ms"] == ("850", "", "")
+    rows = {r[1]: r[2:] for r in _rows("endpoint_throughput", OUTPUTS["endpoint_throughput"])}
+    assert rows["resnet18 endpoint p50, ms"] == ("15.00", "raw session.run 10.00", "1.50")
+    assert rows["resnet18 endpoint, calls/s"] == ("50.0", "raw session.run 100.0", "0.50")
+    rows = {r[1]: r[2:] for r in _rows("training_throughput", OUTPUTS["training_throughput"])}
+    assert "training baseline, images/s" not in rows
+    assert rows["training platform, all in, images/s"] == ("800.0", "plain loop 1000.0", "0.800")
+    rows = {r[1]: r[2:] for r in _rows("web_console", OUTPUTS["web_console"])}
+    assert rows["(sign-in page interactive, ms)"] == ("300", "bare page 100", "3.00")
+    assert rows["long tasks > 50 ms while scrolling"] == ("0", "40 frames", "")
+    rows = {r[1]: r[2:] for r in _rows("endpoint_first_call", OUTPUTS["endpoint_first_call"])}
+    assert rows["first call after created, ms"] == ("40.0", "steady p50 4.00", "10.0")
+
+
+def test_a_failed_benchmark_is_one_row_with_why_and_the_table_still_prints():
+    crashed = _rows(
+        "dispatch",
+        "callbacks: 392 heartbeats\n",
+        returncode=1,
+        stderr="Traceback (most recent call last):\n  ...\npsycopg.OperationalError: no server\n",
+    )
+    assert crashed == [
+        ("dispatch", "failed", "exit 1: psycopg.OperationalError: no server", "", "")
+    ]
+    timed_out = _rows("web_console", "", returncode=None)
+    assert timed_out == [("web_console", "failed", "timed out after 900 s", "", "")]
+    changed = _rows("import_cost", "a report in a new shape\n")
+    assert changed[0][:2] == ("import_cost", "failed") and "no figure" in changed[0][2]
+
+    text = run_all.table(_rows("dataset_ingest", OUTPUTS["dataset_ingest"]) + crashed + timed_out)
+    lines = text.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["benchmark", "figure", "value", "baseline", "ratio"]
+    assert set(lines[1]) == {"-", " "}
+    assert len(lines) == 2 + 3 + 2
+    assert any(line.startswith("dataset_ingest") and "625" in line for line in lines)
+    assert any(line.startswith("web_console") and "timed out" in line for line in lines)
+
+
+def test_a_parser_that_breaks_fails_its_benchmark_only():
+    def broken(out: str) -> list:
+        raise KeyError("figure")
+
+    bench = run_all.Benchmark("dispatch", (), broken)
+    rows = run_all.rows_of(bench, run_all.Outcome(0, OUTPUTS["dispatch"], "", 1.0), 900)
+    assert rows[0][:2] == ("dispatch", "failed") and "KeyError" in rows[0][2]
