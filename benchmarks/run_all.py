@@ -19,8 +19,10 @@ rate), whichever way round a benchmark's own report puts it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -299,28 +301,35 @@ class Outcome:
 def run(bench: Benchmark, timeout: float) -> Outcome:
     started = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Its own process group: a benchmark's API servers and workers are its children, and
+    # on a timeout they go with it (killing the script alone left its uvicorn running).
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / f"{bench.name}.py"), *bench.quick],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, str(HERE / f"{bench.name}.py"), *bench.quick],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        return Outcome(None, _text(exc.stdout), _text(exc.stderr), time.monotonic() - started)
-    return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
-
-
-def _text(data: str | bytes | None) -> str:
-    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        return Outcome(None, stdout, stderr, time.monotonic() - started)
+    return Outcome(proc.returncode, stdout, stderr, time.monotonic() - started)
 
 
 def rows_of(bench: Benchmark, outcome: Outcome, timeout: float) -> list[tuple[str, ...]]:
     """The table's rows for one benchmark: its figures, or one `failed` row saying why."""
     if outcome.returncode is None:
-        return [_failed(bench.name, f"timed out after {timeout:.0f} s")]
+        # What it printed before it stopped still counts: the figures it did take.
+        return [
+            *_figures(bench, outcome.stdout),
+            _failed(bench.name, f"timed out after {timeout:.0f} s"),
+        ]
     if outcome.returncode != 0:
         return [_failed(bench.name, f"exit {outcome.returncode}: {_last_line(outcome)}")]
     try:
@@ -329,6 +338,15 @@ def rows_of(bench: Benchmark, outcome: Outcome, timeout: float) -> list[tuple[st
         return [_failed(bench.name, f"its output could not be read: {type(exc).__name__}: {exc}")]
     if not figures:
         return [_failed(bench.name, "no figure found in its output (did its report change?)")]
+    return [(bench.name, f.figure, f.value, f.baseline, f.ratio) for f in figures]
+
+
+def _figures(bench: Benchmark, stdout: str) -> list[tuple[str, ...]]:
+    """The rows of what a stopped benchmark printed, if its parser can read any."""
+    try:
+        figures = bench.parse(stdout)
+    except Exception:
+        return []
     return [(bench.name, f.figure, f.value, f.baseline, f.ratio) for f in figures]
 
 

@@ -4,8 +4,11 @@ outputs as the benchmarks print them (never by running them: they take minutes).
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,6 +160,14 @@ def test_a_failed_benchmark_is_one_row_with_why_and_the_table_still_prints():
     ]
     timed_out = _rows("web_console", "", returncode=None)
     assert timed_out == [("web_console", "failed", "timed out after 900 s", "", "")]
+    # As dispatch stopped here once: its first figures printed, then no dispatch figure.
+    partial = _rows("dispatch", OUTPUTS["dispatch"].split("dispatch: POST")[0], returncode=None)
+    assert [r[1] for r in partial] == [
+        "callbacks, req/s",
+        "callback p50, ms",
+        "SSE send -> 10 streams p50, ms",
+        "failed",
+    ]
     changed = _rows("import_cost", "a report in a new shape\n")
     assert changed[0][:2] == ("import_cost", "failed") and "no figure" in changed[0][2]
 
@@ -176,3 +187,41 @@ def test_a_parser_that_breaks_fails_its_benchmark_only():
     bench = run_all.Benchmark("dispatch", (), broken)
     rows = run_all.rows_of(bench, run_all.Outcome(0, OUTPUTS["dispatch"], "", 1.0), 900)
     assert rows[0][:2] == ("dispatch", "failed") and "KeyError" in rows[0][2]
+
+
+def test_a_benchmark_past_its_timeout_is_stopped_with_the_processes_it_started(
+    tmp_path, monkeypatch
+):
+    # A stand-in benchmark: it prints a figure, starts a server-like child, and hangs.
+    (tmp_path / "dispatch.py").write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'],\n"
+        "                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print('  heartbeat callbacks:  1000 req/s  p50 6.0 ms', flush=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    bench = next(b for b in run_all.BENCHMARKS if b.name == "dispatch")
+    outcome = run_all.run(bench, timeout=3)
+    assert outcome.returncode is None
+    rows = run_all.rows_of(bench, outcome, 3)
+    assert rows[0][1:3] == ("callbacks, req/s", "1000")
+    assert rows[-1] == ("dispatch", "failed", "timed out after 3 s", "", "")
+    child = int(outcome.stdout.split()[-1])
+    try:
+        for _ in range(50):  # killed; gone once init has reaped it
+            if _state(child) == "Z":
+                break
+            time.sleep(0.1)
+        assert _state(child) == "Z"
+    finally:
+        if _state(child) != "Z":  # the test failed: leave nothing running
+            os.kill(child, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "Z"
