@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (captured report lines are kept whole)
 """benchmarks/run_all.py builds one table from what each benchmark prints: read here from
 outputs as the benchmarks print them (never by running them: they take minutes)."""
 
@@ -20,7 +21,9 @@ run_all = importlib.util.module_from_spec(_spec)
 sys.modules["run_all"] = run_all  # benchmarks/ is no package; dataclasses look it up here
 _spec.loader.exec_module(run_all)
 
-# What each benchmark's main() prints (abridged to the lines with figures).
+# What each benchmark's main() prints: captured from quick runs on this 2-core machine
+# (endpoint_first_call, http_server_limits, import_cost, lambda_cold_start), the others
+# written line for line from their print calls, abridged to the lines with figures.
 OUTPUTS = {
     "dataset_ingest": """\
 archive: 500 JPEGs, 5.3 MiB; runs: 1; load 3.10 2.50 2.00
@@ -41,12 +44,14 @@ SSE: 10 open streams, 50 events: send -> received p50 4.5 ms, p99 9.0 ms
 dispatch: POST -> worker's first callback, median of 3: 850 ms (min 800 ms)
 """,
     "endpoint_first_call": """\
-2 CPUs, load average 3.0; ResNet-18 at 32 px, a 32x32 PNG; 1 rounds, 20 calls
+2 CPUs, load average 3.3; ResNet-18 at 32 px, a 32x32 PNG; 1 rounds, 20 steady calls each
 
 after       first ms  (server)  steady p50  first/p50  startup ms   (medians of 1 rounds)
-created         40.0      30.0        4.00       10.0        2000
-warm             8.0       5.0        4.00        2.0        2500
-first call ms of each round: created: 40; warm: 8
+created         42.7      14.7        2.85       15.0        1505
+activated       34.5       6.5        3.79        9.1        1446
+restarted      542.3     450.0        7.30       74.3        1737
+warm            10.7       5.3        2.92        3.7        2289
+first call ms of each round: created: 43; activated: 35; restarted: 542; warm: 11
 """,
     "endpoint_throughput": """\
 onnxruntime 1.20.0, providers ['CPUExecutionProvider'], 2 CPUs; 30 calls per figure
@@ -58,27 +63,32 @@ resnet18   endpoint        15.00    20.00     50.0
 resnet18   endpoint p50 overhead: 5.00 ms over raw session.run
 """,
     "http_server_limits": """\
-8 MB header: 431 after 0.05 s
-  server memory before: 80 MB  after: 81 MB
+8 MB header: {'status_line': 'HTTP/1.1 431 Request Header Fields Too Large', 'header_mb_sent': 8.0, 'seconds': 0.01}
+  server memory before: {'VmHWM': 110.04296875, 'VmRSS': 110.04296875}  after: {'VmHWM': 110.5234375, 'VmRSS': 110.5234375}
   /health afterwards: 200
-10 slow sockets: closed by the server after 2.0..2.1 s; 0 still open at 5.0 s
+10 slow sockets: closed by the server after 5.0..5.0 s; 10 still open at 5.0 s
 """,
     "import_cost": """\
 runs per variant:           3
-bare interpreter (median):     20.0 ms
-import fastapi + app:         200.0 ms  (imports only: 180.0 ms)
-import api.main:              300.0 ms  (imports only: 280.0 ms)
-ratio api.main / fastapi:   1.50 (whole process), 1.56 (imports only)
+bare interpreter (median):     47.4 ms
+import fastapi + app:         428.5 ms  (imports only: 381.2 ms)
+import api.main:              816.9 ms  (imports only: 769.5 ms)
+ratio api.main / fastapi:   1.91 (whole process), 2.02 (imports only)
 process start to first answered GET /api/v1/auth/me (PostgreSQL, median):
-  bare FastAPI + SQLAlchemy:    400.0 ms
-  api.main:                     600.0 ms
-  ratio api.main / bare:      1.50
+  bare FastAPI + SQLAlchemy:    826.2 ms
+  api.main:                    1072.9 ms
+  ratio api.main / bare:      1.30
 """,
     "lambda_cold_start": """\
+python:                              /root/.pyenv/versions/3.12.1/bin/python3.12
+package:                             245.3 MB unzipped, 80.3 MB zipped (limit 262.1 MB unzipped)
 runs per variant:                    3
-bare FastAPI + Mangum (median):        300.0 ms
-packaged API (median):                 450.0 ms
-ratio API / bare:                    1.50 (whole start), 1.70 (beyond the interpreter)
+interpreter alone (median):             11.3 ms
+bare FastAPI + Mangum (median):        586.7 ms
+packaged API (median):                1421.8 ms
+packaged API, no bytecode (median):   4059.4 ms
+ratio API / bare:                    2.42 (whole start), 2.45 (beyond the interpreter)
+ratio no bytecode / bytecode:        2.86
 """,
     "training_throughput": """\
 run 1 baseline: 2.00s, 1.00s
@@ -145,7 +155,12 @@ def test_figures_read_with_baseline_and_a_ratio_of_value_over_baseline():
     assert rows["(sign-in page interactive, ms)"] == ("300", "bare page 100", "3.00")
     assert rows["long tasks > 50 ms while scrolling"] == ("0", "40 frames", "")
     rows = {r[1]: r[2:] for r in _rows("endpoint_first_call", OUTPUTS["endpoint_first_call"])}
-    assert rows["first call after created, ms"] == ("40.0", "steady p50 4.00", "10.0")
+    assert rows["first call after created, ms"] == ("42.7", "steady p50 2.85", "15.0")
+    assert rows["first call after warm, ms"] == ("10.7", "steady p50 2.92", "3.7")
+    rows = {r[1]: r[2:] for r in _rows("http_server_limits", OUTPUTS["http_server_limits"])}
+    assert rows["8 MB header"] == ("431 Request Header Fields Too Large", "", "")
+    rows = {r[1]: r[2:] for r in _rows("lambda_cold_start", OUTPUTS["lambda_cold_start"])}
+    assert rows["Lambda cold start, ms"] == ("1421.8", "bare FastAPI + Mangum 586.7", "2.42")
 
 
 def test_a_failed_benchmark_is_one_row_with_why_and_the_table_still_prints():
