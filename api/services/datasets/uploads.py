@@ -178,12 +178,15 @@ def _store(
     manifest = result.manifest
     assert manifest is not None
     root = unpacked / result.root if result.root else unpacked
+    # Everything goes up in one pool, the original first (the largest, so that it never
+    # ends last alone): no round of uploads waits for another to finish.
+    originals: dict[str, tuple[Path, str | None]] = {}
     if original is not None and row.original_key is None:  # a direct upload is stored already
         row.original_key = f"{prefix}original/{original_name}"
-        storage.put_file(row.original_key, original)
+        originals[row.original_key] = (original, None)
     elif original is None:
         row.original_key = f"{prefix}original/files/"
-        _put_many(storage, ((f"{row.original_key}{f}", unpacked / f, None) for f in files))
+        originals = {f"{row.original_key}{f}": (unpacked / f, None) for f in files}
     # Typed, so that a browser shows the image a signed URL points to.
     images = {
         f"{prefix}files/{img.path}": (root / img.path, mimetypes.guess_type(img.path)[0])
@@ -193,7 +196,10 @@ def _store(
         thumbnails.key(prefix, img.sha256): (result.thumbnails[img.path], thumbnails.CONTENT_TYPE)
         for img in manifest.images
     }
-    _put_many(storage, ((key, path, kind) for key, (path, kind) in (images | thumbs).items()))
+    _put_many(
+        storage,
+        ((key, path, kind) for key, (path, kind) in (originals | images | thumbs).items()),
+    )
     storage.put_bytes(thumbnails.marker_key(prefix), thumbnails.marker(), "application/json")
     # Last: a manifest in storage means every file it names is there.
     row.manifest_key = f"{prefix}manifest.json"
