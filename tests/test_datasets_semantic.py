@@ -357,7 +357,8 @@ def test_an_uploaded_mask_dataset_trains_segformer_and_is_tested_and_predicts_vi
     assert r.status_code == 201, r.text
     assert _follow(api, r.json()["id"])[-1]["data"]["status"] == "completed"
     answer = api.get(f"/api/v1/inference/jobs/{r.json()['id']}/results").json()["images"]
-    by_name = {a["image_id"]: a for a in answer}
+    # each upload is stored as `<its place>-<its name>`
+    by_name = {a["image_id"].split("-", 1)[1]: a for a in answer}
     assert by_name.keys() == {"a.png", "odd.png"}
     first, second = (decode_mask(by_name[n]["mask"]) for n in ("a.png", "odd.png"))
     assert first.shape == (SIZE, SIZE) and second.shape == (37, 45)
