@@ -1,9 +1,10 @@
 """The normalized dataset manifest: one schema for every source format.
 
-The API writes it once when a dataset is ingested (from ImageFolder, YOLO, COCO or
-Pascal VOC); every trainer reads it through converters to what its framework wants,
-so the same dataset trains the same everywhere. Coordinates are absolute pixels of
-the stored image, COCO-style: boxes are [x, y, width, height] from the top-left.
+The API writes it once when a dataset is ingested (from ImageFolder, YOLO, COCO,
+Pascal VOC or semantic masks); every trainer reads it through converters to what its
+framework wants, so the same dataset trains the same everywhere. Coordinates are
+absolute pixels of the stored image, COCO-style: boxes are [x, y, width, height] from
+the top-left.
 """
 
 from __future__ import annotations

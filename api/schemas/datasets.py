@@ -10,7 +10,7 @@ from api.schemas.common import ORMModel, Page, TaskType
 from api.services.datasets.splits import SplitPolicy
 from contract.manifest import Annotation, KeypointSpec, Split
 
-DatasetFormat = Literal["imagefolder", "yolo", "coco", "pascal_voc"]
+DatasetFormat = Literal["imagefolder", "yolo", "coco", "pascal_voc", "semantic_masks"]
 Visibility = Literal["private", "public"]
 
 

@@ -17,6 +17,7 @@ class DatasetFormat(enum.StrEnum):
     YOLO = "yolo"
     COCO = "coco"
     PASCAL_VOC = "pascal_voc"
+    SEMANTIC_MASKS = "semantic_masks"
 
 
 class DatasetStatus(enum.StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 
 from api.services.datasets import images as image_scan
 from api.services.datasets import splits, stats
-from api.services.datasets.formats import FORMATS
+from api.services.datasets.formats import FORMATS, label_pictures
 from api.services.datasets.formats.base import Parsed, Source, check_class_names
 from api.services.datasets.problems import Problems
 from contract.manifest import ImageEntry, Manifest
@@ -100,6 +100,12 @@ def ingest(
             raise ValueError(f"{rel} is larger than {_MAX_TEXT // 2**20} MiB")
         return path.read_text(encoding="utf-8-sig", errors="replace")
 
+    def read_bytes(rel: str) -> bytes:
+        path = root / rel
+        if path.stat().st_size > _MAX_TEXT:
+            raise ValueError(f"{rel} is larger than {_MAX_TEXT // 2**20} MiB")
+        return path.read_bytes()
+
     fmt, report = detect(rel_files, read_text, declared_format)
     report["root"] = root_name
     result = IngestResult(detection=report, problems=problems, root=root_name)
@@ -118,18 +124,23 @@ def ingest(
         else:
             problems.add(
                 None,
-                "no known format (ImageFolder, YOLO, COCO, Pascal VOC) matches the upload",
+                "no known format (ImageFolder, YOLO, COCO, Pascal VOC, semantic masks) matches "
+                "the upload",
                 code="unknown_format",
             )
         return result
 
-    infos = image_scan.scan_images(root, rel_files, problems, max_pixels, thumbnails_dir)
+    # A format's label pictures (semantic masks) are neither dataset images nor thumbnailed.
+    labels = label_pictures(fmt, rel_files)
+    pictures = [f for f in rel_files if f not in labels] if labels else rel_files
+    infos = image_scan.scan_images(root, pictures, problems, max_pixels, thumbnails_dir)
     source = Source(
         files=rel_files,
         images=infos,
         problems=problems,
         declared_task=declared_task,
         read_text=read_text,
+        read_bytes=read_bytes,
     )
     parsed: Parsed = FORMATS[fmt].parse(source)
     check_class_names(parsed.classes, problems)

@@ -66,6 +66,8 @@ class Source:
     problems: Problems
     declared_task: str | None
     read_text: object  # Callable[[str], str]: a file's text, by relative path
+    # Callable[[str], bytes]: a file's bytes, by relative path (a semantic mask's pixels)
+    read_bytes: object = None
 
 
 MAX_CLASS_NAME = 255  # characters: as long as a folder name (ImageFolder's class names)

@@ -259,7 +259,29 @@ function describe(image: Image): string {
   return `${image.annotations.length} ${image.annotations.length === 1 ? "object" : "objects"}: ${names.join(", ")}`;
 }
 
-/** The thumbnail, and over it (in the stored image's pixels) boxes, polygons and
+/** An uncompressed COCO RLE (column-major runs, 0s first) as an SVG path of the
+ *  column segments its 1-runs cover; null for COCO's compressed string, which is drawn
+ *  as its box. */
+function rlePath(counts: string | number[], height: number): string | null {
+  if (typeof counts === "string") return null;
+  let d = "";
+  let at = 0;
+  counts.forEach((run, i) => {
+    if (i % 2 === 1) {
+      for (let left = run, p = at; left > 0; ) {
+        const y = p % height;
+        const length = Math.min(left, height - y);
+        d += `M${Math.floor(p / height)} ${y}h1v${length}h-1z`;
+        p += length;
+        left -= length;
+      }
+    }
+    at += run;
+  });
+  return d;
+}
+
+/** The thumbnail, and over it (in the stored image's pixels) boxes, polygons, masks and
  *  keypoints, each class in its own colour. */
 function Thumbnail({ image, keypoints }: { image: Image; keypoints: number }) {
   const name = image.path.split("/").pop() ?? image.path;
@@ -274,12 +296,16 @@ function Thumbnail({ image, keypoints }: { image: Image; keypoints: number }) {
             {image.annotations.map((a, i) => {
               const colour = COLOURS[a.class_id % COLOURS.length];
               const [x, y, w, h] = a.bbox;
+              const rle = a.polygons?.length ? null : a.rle;
+              const mask = rle ? rlePath(rle.counts, rle.size[0] ?? image.height) : null;
               return (
                 <g key={i} stroke={colour} fill="none" strokeWidth={stroke}>
                   {a.polygons?.length ? (
                     a.polygons.map((p, j) => (
                       <polygon key={j} points={p.join(" ")} fill={colour} fillOpacity={0.25} />
                     ))
+                  ) : mask !== null ? (
+                    <path d={mask} fill={colour} fillOpacity={0.35} stroke="none" />
                   ) : (
                     <rect x={x} y={y} width={w} height={h} />
                   )}

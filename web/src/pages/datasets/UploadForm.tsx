@@ -18,6 +18,7 @@ const FORMATS: Array<{ value: Format | ""; label: string }> = [
   { value: "yolo", label: "YOLO" },
   { value: "coco", label: "COCO" },
   { value: "pascal_voc", label: "Pascal VOC" },
+  { value: "semantic_masks", label: "Semantic masks (images/, masks/, classes.txt)" },
 ];
 
 /** Upload an archive or loose files; the API validates every image and label at once. */
