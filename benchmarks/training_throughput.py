@@ -15,6 +15,7 @@ same model, data and settings, measured in the same run; and what reporting cost
 Throughput is training images per second of epoch wall time (training and validation),
 epochs after the first (the first pays for warm-up). Run:
     python benchmarks/training_throughput.py [--epochs 4] [--runs 3] [--size 32]
+        [--uploads auto|inline|background[,...]]
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def adapter(folder: Path, work: Path, epochs: int, size: int) -> list[float]:
 
 
 def platform(
-    archive: bytes, work: Path, epochs: int, size: int
+    archive: bytes, work: Path, epochs: int, size: int, upload: str = "auto"
 ) -> tuple[list[float], list[float], float]:
     """Seconds per epoch as the worker reported them; seconds between one epoch's
     validation result landing in the database and the next one's (everything included:
@@ -131,7 +132,8 @@ def platform(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATA_DIR": str(work / f"api-{port}"), "API_BASE_URL": base,
-           "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", "VAP_CACHE_DIR": str(work)}  # fmt: skip
+           "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", "VAP_CACHE_DIR": str(work),
+           "VAP_CHECKPOINT_UPLOAD": upload}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -179,6 +181,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, default=32)
+    parser.add_argument(
+        "--uploads", default="auto",
+        help="checkpoint upload modes to run the platform with, comma-separated: "
+        "auto, inline, background (functions/train.py's VAP_CHECKPOINT_UPLOAD)",
+    )  # fmt: skip
     args = parser.parse_args()
     import torch
 
@@ -189,20 +196,25 @@ def main() -> None:
         folder = work / "imagefolder"
         zipfile.ZipFile(io.BytesIO(archive)).extractall(folder)
         train_images = sum(1 for _ in (folder / "train").rglob("*.png"))
-        rates: dict[str, list[float]] = {
-            "baseline": [], "adapter": [], "platform": [], "platform, all in": []
-        }  # fmt: skip
-        overhead: list[float] = []
+        modes = args.uploads.split(",")
+        # One mode keeps the plain names (run_all's table reads them); several are told apart.
+        named = {m: "" if len(modes) == 1 else f" ({m} upload)" for m in modes}
+        rates: dict[str, list[float]] = {"baseline": [], "adapter": []}
+        for suffix in named.values():
+            rates |= {f"platform{suffix}": [], f"platform, all in{suffix}": []}
+        overhead: dict[str, list[float]] = {m: [] for m in modes}
         for run in range(args.runs):  # interleaved, so drift on a noisy machine hits all three
             runs = {
                 "baseline": baseline(folder, args.epochs, args.size),
                 "adapter": adapter(folder, work / f"run{run}", args.epochs, args.size),
             }
-            runs["platform"], between, callbacks = platform(
-                archive, work / f"run{run}", args.epochs, args.size
-            )
-            runs["platform, all in"] = [between[0], *between]  # (no first epoch to skip)
-            overhead.append(callbacks / args.epochs)
+            for mode, suffix in named.items():
+                runs[f"platform{suffix}"], between, callbacks = platform(
+                    archive, work / f"run{run}-{mode}", args.epochs, args.size, mode
+                )
+                # (no first epoch to skip)
+                runs[f"platform, all in{suffix}"] = [between[0], *between]
+                overhead[mode].append(callbacks / args.epochs)
             for name, seconds in runs.items():
                 steady = seconds[1:] or seconds
                 rates[name].append(train_images / statistics.median(steady))
@@ -214,8 +226,9 @@ def main() -> None:
     for name, values in rates.items():
         median = statistics.median(values)
         print(f"  {name:16s} {median:8.1f} images/s   ratio to baseline {median / base:.3f}")
-    print(f"  training loop waiting on callbacks, per epoch: "
-          f"median {statistics.median(overhead) * 1000:.0f} ms")  # fmt: skip
+    for mode, suffix in named.items():
+        print(f"  training loop waiting on callbacks{suffix}, per epoch: "
+              f"median {statistics.median(overhead[mode]) * 1000:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from trainers.base import EpochResult
 
 HEARTBEAT_SECONDS = float(os.environ.get("VAP_HEARTBEAT_SECONDS", "2"))
+# Where an epoch's checkpoint upload runs: "auto" (in the background on a GPU, inline on
+# the CPU: see Reporter), "background" or "inline" (benchmarks/training_throughput.py
+# measures each).
+CHECKPOINT_UPLOAD = os.environ.get("VAP_CHECKPOINT_UPLOAD", "auto")
 
 
 class Reporter:
@@ -150,7 +154,10 @@ def run(client: JobClient, work: Path) -> Finished | None:
         resume = inputs.download(spec.resume.checkpoint_url, work / "resume.ckpt")
         client.event("log", message=f"resuming after epoch {spec.resume.epoch}")
     device = inputs.device(client.spec)
-    reporter = Reporter(client, config.epochs, background=device == "cuda")
+    background = (
+        device == "cuda" if CHECKPOINT_UPLOAD == "auto" else CHECKPOINT_UPLOAD == "background"
+    )
+    reporter = Reporter(client, config.epochs, background=background)
     request = TrainRequest(
         model_name=spec.model or "",
         task_type=spec.task_type or snapshot.manifest.task_type,
