@@ -71,6 +71,26 @@ def test_round_trip_of_bytes_files_and_streams(storage: Storage, tmp_path: Path)
     ]
 
 
+def test_many_files_stored_at_once_are_all_there_whole(storage: Storage, tmp_path: Path) -> None:
+    """put_files (a dataset's images and thumbnails): every file, whole, when it returns;
+    the first failure is raised."""
+    p = _prefix()
+    files = {}
+    for n in range(40):
+        src = tmp_path / f"{n}.bin"
+        src.write_bytes(os.urandom(100 + 997 * n))
+        files[f"{p}f/{n}.bin"] = src
+    storage.put_files((key, src, "application/octet-stream") for key, src in files.items())
+    assert {o.key: o.size for o in storage.list(p)} == {
+        k: f.stat().st_size for k, f in files.items()
+    }
+    assert all(storage.get_bytes(k) == f.read_bytes() for k, f in files.items())
+    with pytest.raises(InvalidKey):
+        storage.put_files(
+            [(f"{p}ok.bin", files[f"{p}f/0.bin"], None), ("../out", files[f"{p}f/1.bin"], None)]
+        )
+
+
 def test_copy_inside_the_store_leaves_both_objects(storage: Storage) -> None:
     storage.put_bytes("checkpoints/j/last.ckpt", b"epoch 3 weights")
     storage.put_bytes("checkpoints/j/best.ckpt", b"epoch 1 weights")

@@ -17,8 +17,6 @@ import math
 import mimetypes
 import tempfile
 import uuid
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -196,22 +194,14 @@ def _store(
         thumbnails.key(prefix, img.sha256): (result.thumbnails[img.path], thumbnails.CONTENT_TYPE)
         for img in manifest.images
     }
-    _put_many(
-        storage,
+    storage.put_files(
         ((key, path, kind) for key, (path, kind) in (originals | images | thumbs).items()),
+        _UPLOAD_THREADS,
     )
     storage.put_bytes(thumbnails.marker_key(prefix), thumbnails.marker(), "application/json")
     # Last: a manifest in storage means every file it names is there.
     row.manifest_key = f"{prefix}manifest.json"
     storage.put_bytes(row.manifest_key, manifest.model_dump_json().encode(), "application/json")
-
-
-def _put_many(storage: Storage, items: Iterable[tuple[str, Path, str | None]]) -> None:
-    """Store each (key, file, content type), several at once."""
-    with ThreadPoolExecutor(_UPLOAD_THREADS) as pool:
-        futures = [pool.submit(storage.put_file, key, path, kind) for key, path, kind in items]
-        for future in futures:
-            future.result()
 
 
 # --- multipart form uploads ------------------------------------------------------------

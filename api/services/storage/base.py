@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -106,6 +107,14 @@ class Storage(abc.ABC):
         self, key: str, src: str | Path | BinaryIO, content_type: str | None = None
     ) -> None:
         """Store a file (path or readable binary stream) at `key`, replacing any object there."""
+
+    def put_files(self, items: Iterable[tuple[str, Path, str | None]], threads: int = 8) -> None:
+        """Store each (key, file, content type), several at once; all are stored when it
+        returns (raises the first failure). A backend may make them durable together."""
+        with ThreadPoolExecutor(threads) as pool:
+            futures = [pool.submit(self.put_file, key, path, kind) for key, path, kind in items]
+            for future in futures:
+                future.result()
 
     @abc.abstractmethod
     def get_bytes(self, key: str) -> bytes:
