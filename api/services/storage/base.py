@@ -110,7 +110,9 @@ class Storage(abc.ABC):
 
     def put_files(self, items: Iterable[tuple[str, Path, str | None]], threads: int = 8) -> None:
         """Store each (key, file, content type), several at once; all are stored when it
-        returns (raises the first failure). A backend may make them durable together."""
+        returns (raises the first failure). A backend may make them durable together, and
+        may take the files over (hard links): the caller must not change them after (it
+        may delete them)."""
         with ThreadPoolExecutor(threads) as pool:
             futures = [pool.submit(self.put_file, key, path, kind) for key, path, kind in items]
             for future in futures:

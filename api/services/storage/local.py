@@ -123,10 +123,7 @@ class LocalStorage(Storage):
 
     def path(self, key: str) -> Path:
         """The file for `key`, verified to lie under the root; InvalidKey otherwise."""
-        validate_key(key)
-        segments = key.split("/")
-        if segments[0] == _MULTIPART_DIR or any(s.startswith(_TMP_PREFIX) for s in segments):
-            raise InvalidKey(f"Key uses a name reserved by local storage: {key!r}")
+        _validate(key)
         path = (self.root / key).resolve()
         # Defence in depth: validation already bars '..', but a symlink could still lead out.
         if not path.is_relative_to(self.root) or path == self.root:
@@ -184,15 +181,40 @@ class LocalStorage(Storage):
                 out.copy_from(src)
 
     def put_files(self, items: Iterable[tuple[str, Path, str | None]], threads: int = 8) -> None:
-        """Each file written and renamed into place without an fsync of its own, then the
-        file system synced once: a dataset's thousands of small files each paid a journal
-        commit (most of the ingest's storage time). Until the sync a crash may leave some
-        of them empty, which is why callers write what says "complete" (a manifest) after."""
+        """Each file hard-linked into place where it lies on the storage's file system (no
+        byte copied, as `copy` stores), else copied; no fsync each, but the file system
+        synced once at the end. A dataset's thousands of small files each paid a resolve
+        of its whole path, a temp file, a byte copy with its MD5 and a journal commit: most
+        of the ingest's time. Until the sync a crash may leave some of them empty, which is
+        why callers write what says "complete" (a manifest) after."""
+        folders: dict[Path, Path] = {}  # each target folder: made and resolved once
+
+        def target(key: str) -> Path:
+            _validate(key)
+            folder = (self.root / key).parent
+            resolved = folders.get(folder)
+            if resolved is None:
+                folder.mkdir(parents=True, exist_ok=True)
+                resolved = folders[folder] = folder.resolve()
+                # Defence in depth, as in `path` (the last name needs no check: os.replace
+                # replaces a link there, it does not follow it).
+                if not resolved.is_relative_to(self.root):
+                    raise InvalidKey(f"Key resolves outside the storage root: {key!r}")
+            return resolved / key.rsplit("/", 1)[-1]
 
         def put(key: str, src: Path) -> None:
-            writer = self._writer(key, durable=False)
-            with _os_errors(f"write {key!r}"), writer as out, open(src, "rb") as f:
-                out.copy_from(f)
+            with _os_errors(f"write {key!r}"):
+                dest = target(key)
+                tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+                try:
+                    try:
+                        os.link(src, tmp)
+                    except OSError:  # another file system, or none with hard links
+                        shutil.copyfile(src, tmp)
+                    os.replace(tmp, dest)
+                except BaseException:
+                    tmp.unlink(missing_ok=True)
+                    raise
 
         with ThreadPoolExecutor(threads) as pool:
             futures = [pool.submit(put, key, path) for key, path, _ in items]
@@ -371,6 +393,14 @@ class LocalStorage(Storage):
             probe = AtomicWriter(self.root / f"{_TMP_PREFIX}check")
             probe.write(b"ok")
             probe.discard()
+
+
+def _validate(key: str) -> None:
+    """InvalidKey for a key no object may have here."""
+    validate_key(key)
+    segments = key.split("/")
+    if segments[0] == _MULTIPART_DIR or any(s.startswith(_TMP_PREFIX) for s in segments):
+        raise InvalidKey(f"Key uses a name reserved by local storage: {key!r}")
 
 
 def _sync_file_system(root: Path) -> None:
