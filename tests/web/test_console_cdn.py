@@ -75,6 +75,9 @@ def test_the_static_build_on_another_origin_uses_the_api_named_in_config_json(
         page.goto(f"{origin}/")
         expect(heading(page)).to_have_text("Sign in")
         page.get_by_role("link", name="Create an account").click()
+        # The register screen's code loads on the way: until its heading shows, the sign-in
+        # form (its own Email and Password) is still the page, and a fill would land there.
+        expect(heading(page)).to_have_text("Create an account")
         email = f"cdn-{uuid.uuid4().hex[:8]}@example.com"
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)

@@ -29,6 +29,9 @@ def test_register_upload_train_test_export_deploy_and_call(
     page.goto(f"{base}/")
     expect(heading(page)).to_have_text("Sign in")
     page.get_by_role("link", name="Create an account").click()
+    # The register screen's code loads on the way: until its heading shows, the sign-in
+    # form (its own Email and Password) is still the page, and a fill would land there.
+    expect(heading(page)).to_have_text("Create an account")
     email = f"main-path-{uuid.uuid4().hex[:8]}@example.com"
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
