@@ -6,9 +6,10 @@ thumbnails to another when asked to (from the decode that validates them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from api.services.datasets import images as image_scan
 from api.services.datasets import splits, stats
@@ -16,6 +17,8 @@ from api.services.datasets.formats import FORMATS, label_pictures
 from api.services.datasets.formats.base import Parsed, Source, check_class_names
 from api.services.datasets.problems import Problems
 from contract.manifest import ImageEntry, Manifest
+
+_T = TypeVar("_T")
 
 _MAX_TEXT = 256 * 1024 * 1024  # a label or annotation file larger than this is refused
 
@@ -93,18 +96,8 @@ def ingest(
     problems = Problems()
     root_name, rel_files = find_root(sorted(files))
     root = folder / root_name if root_name else folder
-
-    def read_text(rel: str) -> str:
-        path = root / rel
-        if path.stat().st_size > _MAX_TEXT:
-            raise ValueError(f"{rel} is larger than {_MAX_TEXT // 2**20} MiB")
-        return path.read_text(encoding="utf-8-sig", errors="replace")
-
-    def read_bytes(rel: str) -> bytes:
-        path = root / rel
-        if path.stat().st_size > _MAX_TEXT:
-            raise ValueError(f"{rel} is larger than {_MAX_TEXT // 2**20} MiB")
-        return path.read_bytes()
+    read_text = _reader(root, lambda path: path.read_text(encoding="utf-8-sig", errors="replace"))
+    read_bytes = _reader(root, Path.read_bytes)
 
     fmt, report = detect(rel_files, read_text, declared_format)
     report["root"] = root_name
@@ -113,21 +106,7 @@ def ingest(
         problems.add(None, "the upload holds no files", code="empty_dataset")
         return result
     if fmt is None:
-        if declared_format:
-            seen = report["detected"]
-            hint = f"; it looks like {seen}: {report['reason']}" if seen else ""
-            problems.add(
-                None,
-                f"declared format {declared_format} does not match the upload{hint}",
-                code="format_mismatch",
-            )
-        else:
-            problems.add(
-                None,
-                "no known format (ImageFolder, YOLO, COCO, Pascal VOC, semantic masks) matches "
-                "the upload",
-                code="unknown_format",
-            )
+        _no_format(declared_format, report, problems)
         return result
 
     # A format's label pictures (semantic masks) are neither dataset images nor thumbnailed.
@@ -144,27 +123,7 @@ def ingest(
     )
     parsed: Parsed = FORMATS[fmt].parse(source)
     check_class_names(parsed.classes, problems)
-
-    task = parsed.task_type
-    if declared_task and declared_task != task:
-        if task in _NARROWS_TO.get(declared_task, set()):
-            for image in parsed.images:
-                for ann in image.annotations:
-                    ann.polygons, ann.rle, ann.keypoints = None, None, None
-            parsed.keypoints = None
-            task = declared_task
-        else:
-            problems.add(
-                None,
-                f"declared task {declared_task} but the {fmt} labels are for {task}",
-                code="task_mismatch",
-            )
-    if not parsed.images:
-        problems.add(None, "the dataset has no usable images", code="empty_dataset")
-    if not parsed.classes:
-        problems.add(None, "the dataset defines no classes", code="no_classes")
-    elif task == "image_classification" and len(parsed.classes) < 2:
-        problems.add(None, "classification needs at least two classes", code="one_class")
+    task = _task(parsed, fmt, declared_task, problems)
     if problems:
         return result
 
@@ -197,3 +156,59 @@ def ingest(
     )
     result.stats = stats.compute(result.manifest)
     return result
+
+
+def _reader(root: Path, read: Callable[[Path], _T]) -> Callable[[str], _T]:
+    """`read` of a file under `root`, by its relative name; ValueError past _MAX_TEXT."""
+
+    def read_file(rel: str) -> _T:
+        path = root / rel
+        if path.stat().st_size > _MAX_TEXT:
+            raise ValueError(f"{rel} is larger than {_MAX_TEXT // 2**20} MiB")
+        return read(path)
+
+    return read_file
+
+
+def _no_format(declared_format: str | None, report: dict[str, Any], problems: Problems) -> None:
+    if declared_format:
+        seen = report["detected"]
+        hint = f"; it looks like {seen}: {report['reason']}" if seen else ""
+        problems.add(
+            None,
+            f"declared format {declared_format} does not match the upload{hint}",
+            code="format_mismatch",
+        )
+    else:
+        problems.add(
+            None,
+            "no known format (ImageFolder, YOLO, COCO, Pascal VOC, semantic masks) matches "
+            "the upload",
+            code="unknown_format",
+        )
+
+
+def _task(parsed: Parsed, fmt: str, declared_task: str | None, problems: Problems) -> str:
+    """The dataset's task: the labels', or the declared one where the labels narrow to it
+    (their masks and keypoints dropped). Problems for a mismatch or missing content."""
+    task = parsed.task_type
+    if declared_task and declared_task != task:
+        if task in _NARROWS_TO.get(declared_task, set()):
+            for image in parsed.images:
+                for ann in image.annotations:
+                    ann.polygons, ann.rle, ann.keypoints = None, None, None
+            parsed.keypoints = None
+            task = declared_task
+        else:
+            problems.add(
+                None,
+                f"declared task {declared_task} but the {fmt} labels are for {task}",
+                code="task_mismatch",
+            )
+    if not parsed.images:
+        problems.add(None, "the dataset has no usable images", code="empty_dataset")
+    if not parsed.classes:
+        problems.add(None, "the dataset defines no classes", code="no_classes")
+    elif task == "image_classification" and len(parsed.classes) < 2:
+        problems.add(None, "classification needs at least two classes", code="one_class")
+    return task
