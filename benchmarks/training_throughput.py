@@ -37,7 +37,7 @@ from trainers import offline  # noqa: E402
 
 offline.apply()
 
-from benchmarks.dataset_ingest import free_port  # noqa: E402
+from benchmarks.dataset_ingest import cpu_seconds, free_port  # noqa: E402
 from tests.digits import digits_imagefolder_zip  # noqa: E402
 
 BATCH, LR, SEED = 64, 0.002, 0
@@ -121,10 +121,12 @@ def adapter(folder: Path, work: Path, epochs: int, size: int) -> list[float]:
 
 def platform(
     archive: bytes, work: Path, epochs: int, size: int, upload: str = "auto"
-) -> tuple[list[float], list[float], float]:
+) -> tuple[list[float], list[float], float, float]:
     """Seconds per epoch as the worker reported them; seconds between one epoch's
     validation result landing in the database and the next one's (everything included:
-    reporting, checkpoint uploads); the seconds the training loop waited on callbacks."""
+    reporting, checkpoint uploads); the seconds the training loop waited on callbacks;
+    the API process's CPU seconds while the job ran (callbacks and receiving checkpoints:
+    on this machine they share the cores with the training)."""
     import subprocess
 
     import httpx
@@ -153,6 +155,7 @@ def platform(
             c.headers["Authorization"] = f"Bearer {token}"
             files = [("files", ("digits.zip", archive, "application/zip"))]
             dataset = c.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
+            api_cpu = cpu_seconds(proc.pid)
             job = c.post("/api/v1/training/jobs", json={
                 "dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
                 "config": _config(epochs, size)}).json()  # fmt: skip
@@ -161,6 +164,7 @@ def platform(
                 if got["status"] in ("completed", "failed", "cancelled"):
                     break
                 time.sleep(0.5)
+            api_cpu = cpu_seconds(proc.pid) - api_cpu
             assert got["status"] == "completed", got["error_message"]
             from datetime import datetime
 
@@ -168,7 +172,7 @@ def platform(
             seconds = [r["metrics"]["epoch_seconds"] for r in rows]
             landed = [datetime.fromisoformat(r["created_at"]) for r in rows]
             between = [(b - a).total_seconds() for a, b in zip(landed, landed[1:], strict=False)]
-            return seconds, between, float(got["final_metrics"]["callback_seconds"])
+            return seconds, between, float(got["final_metrics"]["callback_seconds"]), api_cpu
     finally:
         import signal
 
@@ -203,15 +207,17 @@ def main() -> None:
         for suffix in named.values():
             rates |= {f"platform{suffix}": [], f"platform, all in{suffix}": []}
         overhead: dict[str, list[float]] = {m: [] for m in modes}
+        api_cpu: dict[str, list[float]] = {m: [] for m in modes}
         for run in range(args.runs):  # interleaved, so drift on a noisy machine hits all three
             runs = {
                 "baseline": baseline(folder, args.epochs, args.size),
                 "adapter": adapter(folder, work / f"run{run}", args.epochs, args.size),
             }
             for mode, suffix in named.items():
-                runs[f"platform{suffix}"], between, callbacks = platform(
+                runs[f"platform{suffix}"], between, callbacks, cpu = platform(
                     archive, work / f"run{run}-{mode}", args.epochs, args.size, mode
                 )
+                api_cpu[mode].append(cpu / args.epochs)
                 # (no first epoch to skip)
                 runs[f"platform, all in{suffix}"] = [between[0], *between]
                 overhead[mode].append(callbacks / args.epochs)
@@ -229,6 +235,8 @@ def main() -> None:
     for mode, suffix in named.items():
         print(f"  training loop waiting on callbacks{suffix}, per epoch: "
               f"median {statistics.median(overhead[mode]) * 1000:.0f} ms")  # fmt: skip
+        print(f"  API process CPU{suffix}, per epoch: "
+              f"median {statistics.median(api_cpu[mode]) * 1000:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
