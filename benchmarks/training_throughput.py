@@ -125,8 +125,9 @@ def platform(
     """Seconds per epoch as the worker reported them; seconds between one epoch's
     validation result landing in the database and the next one's (everything included:
     reporting, checkpoint uploads); the seconds the training loop waited on callbacks;
-    the API process's CPU seconds while the job ran (callbacks and receiving checkpoints:
-    on this machine they share the cores with the training)."""
+    the API process's CPU seconds per epoch from the first epoch's validation result to
+    the last one's (callbacks and receiving checkpoints: on this machine they share the
+    cores with the training)."""
     import subprocess
 
     import httpx
@@ -155,24 +156,28 @@ def platform(
             c.headers["Authorization"] = f"Bearer {token}"
             files = [("files", ("digits.zip", archive, "application/zip"))]
             dataset = c.post("/api/v1/datasets", data={"name": "digits"}, files=files).json()
-            api_cpu = cpu_seconds(proc.pid)
+            api_cpu: list[float] = []  # at the first validation result, and at the end
             job = c.post("/api/v1/training/jobs", json={
                 "dataset_id": dataset["id"], "framework": "timm", "model_name": "resnet18",
                 "config": _config(epochs, size)}).json()  # fmt: skip
+            results = f"/api/v1/training/jobs/{job['id']}/validation-results"
             while True:
                 got = c.get(f"/api/v1/training/jobs/{job['id']}").json()
+                if not api_cpu and c.get(results).json():
+                    api_cpu.append(cpu_seconds(proc.pid))
                 if got["status"] in ("completed", "failed", "cancelled"):
                     break
-                time.sleep(0.5)
-            api_cpu = cpu_seconds(proc.pid) - api_cpu
+                time.sleep(0.2)
+            api_cpu.append(cpu_seconds(proc.pid))
             assert got["status"] == "completed", got["error_message"]
             from datetime import datetime
 
-            rows = c.get(f"/api/v1/training/jobs/{job['id']}/validation-results").json()
+            rows = c.get(results).json()
             seconds = [r["metrics"]["epoch_seconds"] for r in rows]
             landed = [datetime.fromisoformat(r["created_at"]) for r in rows]
             between = [(b - a).total_seconds() for a, b in zip(landed, landed[1:], strict=False)]
-            return seconds, between, float(got["final_metrics"]["callback_seconds"]), api_cpu
+            cpu_per_epoch = (api_cpu[-1] - api_cpu[0]) / max(1, len(rows) - 1)
+            return seconds, between, float(got["final_metrics"]["callback_seconds"]), cpu_per_epoch
     finally:
         import signal
 
@@ -217,7 +222,7 @@ def main() -> None:
                 runs[f"platform{suffix}"], between, callbacks, cpu = platform(
                     archive, work / f"run{run}-{mode}", args.epochs, args.size, mode
                 )
-                api_cpu[mode].append(cpu / args.epochs)
+                api_cpu[mode].append(cpu)
                 # (no first epoch to skip)
                 runs[f"platform, all in{suffix}"] = [between[0], *between]
                 overhead[mode].append(callbacks / args.epochs)
