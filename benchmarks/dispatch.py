@@ -198,6 +198,13 @@ def main() -> None:
         # 3. dispatch latency
         if "dispatch" not in parts:
             return
+        # The jobs above stand for workers that never end: end them, or the per-user limit
+        # on running jobs puts each new one in line behind them (and this part waited forever).
+        with psycopg.connect(f"{PG}/{db_name}", autocommit=True) as conn:
+            conn.execute(
+                "UPDATE diagnostic_jobs SET status = 'cancelled', queue_position = NULL"
+                " WHERE status IN ('pending', 'queued', 'running')"
+            )
         spans = []
         with httpx.Client(
             base_url=base, timeout=30, headers={"Authorization": f"Bearer {login}"}
