@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -18,9 +19,8 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from api.services.storage import signing
 from api.services.storage.base import (
@@ -29,6 +29,7 @@ from api.services.storage.base import (
     ObjectNotFound,
     Storage,
     StorageError,
+    each_in_threads,
     sorted_parts,
     validate_key,
     validate_part_number,
@@ -52,9 +53,8 @@ class AtomicWriter:
     It hashes what it is given, so commit can return the MD5 ETag S3 would.
     """
 
-    def __init__(self, dest: Path, durable: bool = True) -> None:
+    def __init__(self, dest: Path) -> None:
         self.dest = dest
-        self.durable = durable  # False: the caller syncs the file system itself
         self._md5 = hashlib.md5(usedforsecurity=False)
         # A concurrent delete may prune the (empty) folder between mkdir and mkstemp.
         for attempt in range(3):
@@ -80,8 +80,7 @@ class AtomicWriter:
         """Put the file in place; return its ETag (hex MD5)."""
         self._file.flush()
         # Without fsync a crash after the rename can leave an empty file under the name.
-        if self.durable:
-            os.fsync(self._file.fileno())
+        os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self._tmp, self.dest)
         return self._md5.hexdigest()
@@ -156,12 +155,9 @@ class LocalStorage(Storage):
 
     def open_write(self, key: str) -> AtomicWriter:
         """An AtomicWriter for `key` (used by the upload route to stream request bodies)."""
-        return self._writer(key)
-
-    def _writer(self, key: str, durable: bool = True) -> AtomicWriter:
         path = self.path(key)
         with _os_errors(f"write {key!r}"):
-            return AtomicWriter(path, durable)
+            return AtomicWriter(path)
 
     # --- objects -----------------------------------------------------------------------
 
@@ -202,24 +198,11 @@ class LocalStorage(Storage):
                     raise InvalidKey(f"Key resolves outside the storage root: {key!r}")
             return resolved / key.rsplit("/", 1)[-1]
 
-        def put(key: str, src: Path) -> None:
+        def put(key: str, src: Path, content_type: str | None) -> None:
             with _os_errors(f"write {key!r}"):
-                dest = target(key)
-                tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
-                try:
-                    try:
-                        os.link(src, tmp)
-                    except OSError:  # another file system, or none with hard links
-                        shutil.copyfile(src, tmp)
-                    os.replace(tmp, dest)
-                except BaseException:
-                    tmp.unlink(missing_ok=True)
-                    raise
+                _link_into_place(src, target(key))
 
-        with ThreadPoolExecutor(threads) as pool:
-            futures = [pool.submit(put, key, path) for key, path, _ in items]
-            for future in futures:
-                future.result()
+        each_in_threads(put, items, threads)
         with _os_errors("sync"):
             _sync_file_system(self.root)
 
@@ -248,12 +231,7 @@ class LocalStorage(Storage):
             raise ObjectNotFound(src)
         with _os_errors(f"copy {src!r}"):
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
-            try:
-                os.link(source, tmp)
-            except OSError:  # a filesystem without hard links: copy the bytes
-                shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            _link_into_place(source, target)
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -403,14 +381,35 @@ def _validate(key: str) -> None:
         raise InvalidKey(f"Key uses a name reserved by local storage: {key!r}")
 
 
+def _link_into_place(src: Path, dest: Path) -> None:
+    """`src` at `dest` by a hard link under a temporary name, renamed into place (the
+    bytes copied where there can be no link: another file system, or one without them)."""
+    tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@functools.cache
+def _syncfs() -> Any:
+    """libc's syncfs (Linux), found in the process's own symbols once; None elsewhere."""
+    import ctypes
+
+    return getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+
+
 def _sync_file_system(root: Path) -> None:
     """Flush the file system holding `root` (Linux's syncfs: that one file system only),
     else every file system (os.sync)."""
     import ctypes
-    import ctypes.util
 
-    libc_name = ctypes.util.find_library("c")
-    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    syncfs = _syncfs()
     if syncfs is None:
         os.sync()
         return
