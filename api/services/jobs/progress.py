@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.orm import Session
 
 from api.db.models import JobEvent, JobStatus
@@ -69,7 +70,7 @@ def apply(
 @lru_cache(maxsize=8)
 def _json_columns(kind: Any) -> frozenset[str]:
     table = KINDS[kind].model.__table__
-    return frozenset(c.name for c in table.c if c.type._type_affinity.__name__ == "JSON")
+    return frozenset(c.name for c in table.c if isinstance(c.type, JSON))
 
 
 @lru_cache(maxsize=64)
