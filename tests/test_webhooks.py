@@ -18,6 +18,7 @@ from api.services import webhooks
 from api.services.jobs import tokens
 from api.settings import get_settings
 from tests.jobs import diagnostic_job
+from tests.webhook_sender import deliver_due, drain
 
 
 class Receiver:
@@ -50,14 +51,14 @@ def receiver():  # type: ignore[no-untyped-def]
     r.server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_else_due() -> None:
+    drain()
+
+
 @pytest.fixture()
 def owner(make_user):  # type: ignore[no-untyped-def]
     return make_user("engineer_i")
-
-
-def _deliver() -> int:
-    with new_session() as db:
-        return webhooks.deliver_due(db, get_settings())
 
 
 def _finish_a_job(client, owner) -> uuid.UUID:  # type: ignore[no-untyped-def]
@@ -87,7 +88,7 @@ def test_a_finished_job_is_posted_signed_to_the_users_webhook(client, owner, rec
     )
 
     job_id = _finish_a_job(client, owner)
-    assert _deliver() == 1
+    assert deliver_due() == 1
     ((headers, body),) = receiver.requests
     assert headers["x-vap-event"] == "job.completed"
     assert headers["x-vap-signature"] == webhooks.sign(secret, headers["x-vap-timestamp"], body)
@@ -104,7 +105,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_succeeds(client, owner)
         "/api/v1/webhooks", json={"url": receiver.url, "event_types": ["*"]}, headers=owner.headers
     ).json()
     _finish_a_job(client, owner)
-    _deliver()
+    deliver_due()
     with new_session() as db:
         delivery = db.query(WebhookDelivery).filter_by(webhook_id=uuid.UUID(hook["id"])).one()
         assert (
@@ -114,10 +115,10 @@ def test_a_failing_receiver_is_retried_with_backoff_then_succeeds(client, owner)
         )
         wait = (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()
         assert 5 < wait <= 10
-        assert _deliver() == 0  # not due yet
+        assert deliver_due() == 0  # not due yet
         delivery.next_attempt_at = datetime.now(UTC)  # time passes
         db.commit()
-    assert _deliver() == 1
+    assert deliver_due() == 1
     log = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=owner.headers).json()[
         "items"
     ]
@@ -139,7 +140,7 @@ def test_only_subscribed_events_of_active_webhooks_are_sent(client, owner, recei
     ).json()
     client.patch(f"/api/v1/webhooks/{off['id']}", json={"is_active": False}, headers=owner.headers)
     _finish_a_job(client, owner)
-    assert _deliver() == 0 and receiver.requests == []
+    assert deliver_due() == 0 and receiver.requests == []
 
 
 def test_ping_checks_a_receiver(client, owner, receiver):
@@ -151,7 +152,7 @@ def test_ping_checks_a_receiver(client, owner, receiver):
     assert (
         client.post(f"/api/v1/webhooks/{hook['id']}/ping", headers=owner.headers).status_code == 202
     )
-    _deliver()
+    deliver_due()
     assert receiver.requests[0][0]["x-vap-event"] == "ping"
 
 

@@ -3,9 +3,9 @@ page and a password change, webhooks with a real receiver on loopback, pretraine
 weights, and projects. What the screens show is checked against what the API answers.
 
 The API under test runs as plain uvicorn, which has no background sender: the webhook
-test sends due deliveries itself, as `vap serve`'s loop would (tests/test_webhooks.py
-does the same). Loopback receivers are allowed by WEBHOOK_ALLOW_PRIVATE_URLS, which
-tests/conftest.py sets for every API the tests start.
+test sends due deliveries itself, as `vap serve`'s loop would (tests/webhook_sender.py).
+Loopback receivers are allowed by WEBHOOK_ALLOW_PRIVATE_URLS, which tests/conftest.py sets
+for every API the tests start.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.digits import digits_imagefolder_zip
+from tests.webhook_sender import deliver_due, drain
 from tests.web.browser import WEB_TEST_MARKS, Console
 from tests.web.test_console import PASSWORD, new_account, sign_in
 
@@ -143,16 +144,6 @@ def receiver() -> Iterator[Receiver]:
     r.server.server_close()
 
 
-def deliver_due() -> int:
-    """One pass of the API's webhook sender, as `vap serve` runs every two seconds."""
-    from api.db.session import new_session
-    from api.services import webhooks
-    from api.settings import get_settings
-
-    with new_session() as db:
-        return webhooks.deliver_due(db, get_settings())
-
-
 def test_a_webhook_is_created_pinged_and_its_delivery_logged(
     console: Console, console_server: str, receiver: Receiver
 ) -> None:
@@ -186,6 +177,7 @@ def test_a_webhook_is_created_pinged_and_its_delivery_logged(
     expect(page).to_have_url(f"{base}/webhooks/{hook['id']}")
     expect(page.get_by_text("Nothing sent yet.")).to_be_visible()
 
+    drain()  # what other tests left due, so the count below is this ping's
     page.get_by_role("button", name="Send a test ping").click()
     log = page.get_by_role("table", name="Delivery log")
     row = log.get_by_role("row").filter(has_text="ping")

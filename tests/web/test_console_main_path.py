@@ -102,6 +102,8 @@ def test_register_upload_train_test_export_deploy_and_call(
         if r["is_best"]
     )
     matrix = page.get_by_role("table", name=re.compile("^Confusion matrix of epoch"))
+    # A header row and one per class; all() below reads what is there now, without waiting.
+    expect(matrix.get_by_role("row")).to_have_count(len(best["confusion_matrix"]) + 1)
     shown = [
         [int(c) for c in row.get_by_role("cell").all_inner_texts()]
         for row in matrix.get_by_role("row").all()[1:]

@@ -75,6 +75,7 @@ def test_start_a_test_run_and_read_its_results(console: Console, console_server:
     expect(per_class.get_by_role("row")).to_have_count(1 + len(run["per_class_metrics"]))
     # The confusion matrix is the API's, cell for cell (rows: truth, columns: predicted).
     matrix = page.get_by_role("table", name=re.compile("^Confusion matrix of the test run"))
+    expect(matrix.get_by_role("row")).to_have_count(1 + len(run["confusion_matrix"]))
     shown = [
         [int(c) for c in row.get_by_role("cell").all_inner_texts()]
         for row in matrix.get_by_role("row").all()[1:]
