@@ -29,7 +29,6 @@ from api.services.storage.base import (
     ObjectNotFound,
     Storage,
     StorageError,
-    each_in_threads,
     sorted_parts,
     validate_key,
     validate_part_number,
@@ -182,7 +181,11 @@ class LocalStorage(Storage):
         synced once at the end. A dataset's thousands of small files each paid a resolve
         of its whole path, a temp file, a byte copy with its MD5 and a journal commit: most
         of the ingest's time. Until the sync a crash may leave some of them empty, which is
-        why callers write what says "complete" (a manifest) after."""
+        why callers write what says "complete" (a manifest) after.
+
+        In this thread, `threads` unused: a link is a system call of microseconds, and
+        threads handing the GIL to each other per file made 2,000 of them take 0.35 s
+        against 0.2 s in one thread."""
         folders: dict[Path, Path] = {}  # each target folder: made and resolved once
 
         def target(key: str) -> Path:
@@ -198,11 +201,9 @@ class LocalStorage(Storage):
                     raise InvalidKey(f"Key resolves outside the storage root: {key!r}")
             return resolved / key.rsplit("/", 1)[-1]
 
-        def put(key: str, src: Path, content_type: str | None) -> None:
+        for key, src, _ in items:
             with _os_errors(f"write {key!r}"):
                 _link_into_place(src, target(key))
-
-        each_in_threads(put, items, threads)
         with _os_errors("sync"):
             _sync_file_system(self.root)
 
@@ -382,8 +383,15 @@ def _validate(key: str) -> None:
 
 
 def _link_into_place(src: Path, dest: Path) -> None:
-    """`src` at `dest` by a hard link under a temporary name, renamed into place (the
-    bytes copied where there can be no link: another file system, or one without them)."""
+    """`src` at `dest` by a hard link (the bytes copied where there can be no link: another
+    file system, or one without them). A new name is linked directly: a link names a
+    whole file at once, so no reader sees it partly written. An existing one is replaced
+    by a link under a temporary name renamed over it, so readers see the old or the new."""
+    try:
+        os.link(src, dest)
+        return
+    except OSError:  # there already (FileExistsError), or no links here: the slow way
+        pass
     tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}")
     try:
         try:
