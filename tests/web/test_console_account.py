@@ -26,9 +26,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.digits import digits_imagefolder_zip
-from tests.webhook_sender import deliver_due, drain
 from tests.web.browser import WEB_TEST_MARKS, Console
 from tests.web.test_console import PASSWORD, new_account, sign_in
+from tests.webhook_sender import deliver_due, drain
 
 pytestmark = WEB_TEST_MARKS
 

@@ -172,4 +172,4 @@ def in_threads(call: Callable[[_T], _R], items: list[_T], threads: int) -> list[
     with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
         for worker in [pool.submit(work) for _ in range(workers)]:
             worker.result()  # the first failure, once all have stopped
-    return results  # type: ignore[return-value]  (every index was filled)
+    return results  # type: ignore[return-value]  # every index was filled
