@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api import routing
 from api.errors import install_error_handlers
 from api.observability.logs import configure_logging
 from api.observability.requests import RequestContextMiddleware
 from api.request_values import refuse_nul
-from api.routing import include_lazily
 from api.schemas.common import error_responses
 from api.settings import Settings, get_settings
 from api.web_console import mount_console
@@ -56,7 +56,7 @@ ROUTE_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # In the background, imports included: starting waits for none of it.
     threading.Thread(
-        target=_warm_endpoint_models, args=(app.state.settings,), name="warm", daemon=True
+        target=_warm_endpoint, args=(app, app.state.settings), name="warm", daemon=True
     ).start()
     yield
     # Uvicorn ends a SIGTERM'd process by raising the signal again after shutdown, so
@@ -66,9 +66,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metering.flush()
 
 
-def _warm_endpoint_models(settings: Settings) -> None:
+def _warm_endpoint(app: FastAPI, settings: Settings) -> None:
+    """What a first call of the pay-per-call endpoint would pay otherwise: its routes
+    (for any deployment, even one created later), then the recent deployments' models."""
+    if not settings.infer_warm_at_startup:
+        return
     from api.services.endpoint import warming
 
+    routing.prepare(app, "GET", "/v1/health")  # builds the module's every route, infer too
     warming.at_startup(settings)
 
 
@@ -96,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(RequestContextMiddleware)
-    include_lazily(app, ROUTE_MODULES)
+    routing.include_lazily(app, ROUTE_MODULES)
     mount_console(app, settings)  # the web console at /, when web/dist is built
     return app
 

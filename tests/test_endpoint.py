@@ -692,16 +692,21 @@ def _unshared_export(client: Any, account: Any) -> str:
 
 def test_a_deployments_model_is_loaded_when_activated_and_dropped_when_not(client, make_user):
     """Created or activated, a platform endpoint's model is in this process's cache before
-    its first call; deactivated or deleted, it leaves the cache."""
-    from api.services.endpoint import sessions
+    its first call, and its key is known as admitted (its first call prepares the image
+    during its admission); deactivated or deleted, the model leaves the cache."""
+    from api.services.endpoint import admission, sessions
 
     account = make_user("engineer_i")
     export_id = _unshared_export(client, account)
     payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "warm"}
     r = client.post("/api/v1/deployments", json=payload, headers=account.headers)
     assert r.status_code == 201, r.text
-    url = f"/api/v1/deployments/{r.json()['id']}"
+    deployment_id, key = uuid.UUID(r.json()["id"]), f"Bearer {r.json()['api_key']}"
+    url = f"/api/v1/deployments/{deployment_id}"
     assert export_id in sessions.loaded()
+    expected = admission.last_admitted(deployment_id, key)
+    assert expected is not None and expected.model.cache_key == export_id  # no checksum
+    assert admission.last_admitted(uuid.uuid4(), key) is None  # a hint for its own only
     assert client.post(url + "/deactivate", headers=account.headers).status_code == 200
     assert export_id not in sessions.loaded()
     assert client.post(url + "/activate", headers=account.headers).status_code == 200
@@ -711,15 +716,20 @@ def test_a_deployments_model_is_loaded_when_activated_and_dropped_when_not(clien
 
 
 def test_a_starting_process_loads_the_models_of_active_deployments(client, make_user):
-    from api.services.endpoint import sessions, warming
+    from api.services.endpoint import admission, keys, sessions, warming
 
     account = make_user("engineer_i")
     export_id = _unshared_export(client, account)
     payload = {"export_job_id": export_id, "strategy": "platform_endpoint", "name": "warm"}
-    assert client.post("/api/v1/deployments", json=payload, headers=account.headers).is_success
-    sessions.drop(export_id)  # as in a process started after the deployment
+    created = client.post("/api/v1/deployments", json=payload, headers=account.headers).json()
+    deployment_id, key = uuid.UUID(created["id"]), f"Bearer {created['api_key']}"
+    # As in a process started after the deployment: nothing loaded, no key seen.
+    sessions.drop(export_id)
+    admission._LAST_ADMITTED.pop(keys.hash_key(created["api_key"]))
+    assert admission.last_admitted(deployment_id, key) is None
     # The tests' settings turn startup warming off for the API processes they start.
     started = warming.at_startup(get_settings().model_copy(update={"infer_warm_at_startup": True}))
     assert started is not None
     started.result()
     assert export_id in sessions.loaded()
+    assert admission.last_admitted(deployment_id, key) is not None

@@ -50,6 +50,28 @@ def test_a_request_imports_its_route_module_and_no_other(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "[] 401 ['api.routes.auth']"
 
 
+def test_prepare_imports_the_module_of_a_path_before_any_request(tmp_path):
+    """What the API's startup does for the pay-per-call endpoint (api/main.py), so that
+    its first call pays neither the import nor FastAPI's first match."""
+    code = (
+        "import sys; from fastapi.testclient import TestClient; import api.main; "
+        "from api import routing; "
+        "routing.prepare(api.main.app, 'GET', '/v1/health'); "
+        "after = sorted(m for m in sys.modules if m.startswith('api.routes.')); "
+        "r = TestClient(api.main.app).get('/v1/health'); "
+        "print(after, r.status_code, r.json()['status'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATA_DIR": str(tmp_path)},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "['api.routes.endpoint'] 200 ok"
+
+
 def test_the_openapi_document_lists_every_route_module(app):
     tags = {tag for op in app.openapi()["paths"].values() for o in op.values() for tag in o["tags"]}
     for module, _ in ROUTE_MODULES:

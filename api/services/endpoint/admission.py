@@ -50,7 +50,7 @@ def _not_found() -> NotFound:
 
 
 # Built once: building the statement per call cost more than running it.
-_BY_KEY_HASH = (
+_KEY_ROWS = (
     select(
         ApiKey.id.label("key_id"),
         ApiKey.user_id.label("key_user_id"),
@@ -74,8 +74,8 @@ _BY_KEY_HASH = (
     )
     .join(Deployment, ApiKey.deployment_id == Deployment.id)
     .join(ExportJob, Deployment.export_job_id == ExportJob.id)
-    .where(ApiKey.key_hash == bindparam("key_hash"))
 )
+_BY_KEY_HASH = _KEY_ROWS.where(ApiKey.key_hash == bindparam("key_hash"))
 
 
 def authenticate(
@@ -147,6 +147,31 @@ def last_admitted(deployment_id: uuid.UUID, authorization: str | None) -> Target
     return target if target is not None and target.deployment_id == deployment_id else None
 
 
+def _remember(digest: str, target: Target) -> None:
+    if len(_LAST_ADMITTED) >= _LAST_ADMITTED_MAX:
+        _LAST_ADMITTED.clear()
+    _LAST_ADMITTED[digest] = target
+
+
+def expect_calls(db: Session, deployment_ids: list[uuid.UUID]) -> None:
+    """Remember what the usable keys of these active deployments would be admitted to
+    run, as if each had called here (see last_admitted): a key's first call then
+    prepares its image while its admission runs, as its later calls do, instead of
+    waiting for the admission first (a deployment's first call took 2.5x a steady one
+    with that wait). Still a hint: the call is admitted all the same."""
+    if not deployment_ids:
+        return
+    rows = db.execute(
+        _KEY_ROWS.where(
+            ApiKey.deployment_id.in_(deployment_ids),
+            Deployment.status == DeploymentStatus.ACTIVE,
+        )
+    )
+    for row in rows:
+        if _usable(row, row.key_hash):
+            _remember(row.key_hash, _target(row))
+
+
 def admit(
     settings: Settings, deployment_id: uuid.UUID, authorization: str | None, client: str
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
@@ -157,9 +182,7 @@ def admit(
     meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest, client)
     if digest is not None:
         if isinstance(outcome, Target) and admitted is not None:
-            if len(_LAST_ADMITTED) >= _LAST_ADMITTED_MAX:
-                _LAST_ADMITTED.clear()
-            _LAST_ADMITTED[digest] = outcome
+            _remember(digest, outcome)
         else:
             _LAST_ADMITTED.pop(digest, None)
     return meter, outcome, admitted

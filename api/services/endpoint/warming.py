@@ -7,12 +7,15 @@ admission thread's connection and prepared statement: ~1 s where a steady call t
 ~4 ms. Warming pays all of it ahead, through the same code a call runs (one blank image
 decoded, preprocessed, run and postprocessed):
 
-- on activation (create, activate), in the process that handles it. Its answer waits
+- on activation (create, activate), in the process that handles it, with the
+  deployment's keys remembered as admitted before (admission.expect_calls), so that a
+  first call prepares its image during its admission as later calls do. Its answer waits
   for the warm-up, up to `infer_warm_wait_seconds`: a client calling right after the
   answer (the demo does) would otherwise find the load under way and wait for the rest
   of it on its first call anyway;
 - at startup, in the background, for the active deployments used most recently (as many
-  as the cache keeps): a restarted or added process answers its first calls warm, and
+  as the cache keeps; their keys remembered as on activation), after the endpoint's
+  routes (api/main.py): a restarted or added process answers its first calls warm, and
   starting it waits for none of it.
 
 A process that neither handled the activation nor has restarted since (another uvicorn
@@ -76,6 +79,18 @@ def served_here(
     return list({ref.cache_key: ref for ref in refs}.values())  # exports of one file: once
 
 
+def recently_used(db: Session, most: int) -> list[uuid.UUID]:
+    """The active endpoint deployments used or deployed most recently, `most` at most."""
+    recent = func.coalesce(Deployment.last_accessed_at, Deployment.deployed_at)
+    query = (
+        select(Deployment.id)
+        .where(*_ACTIVE_ENDPOINT)
+        .order_by(recent.desc().nulls_last())
+        .limit(most)
+    )
+    return list(db.scalars(query))
+
+
 def warm(settings: Settings, ref: ModelRef) -> None:
     """Load `ref`'s model into this process's cache and run a blank image through the
     call's path once; make an admission thread ready. Raises what loading raises
@@ -105,9 +120,11 @@ def _warm_all(settings: Settings, refs: list[ModelRef]) -> None:
 
 def _warm_deployment(settings: Settings, deployment_id: uuid.UUID) -> None:
     from api.db.session import new_session
+    from api.services.endpoint import admission
 
     with new_session(settings) as db:
         refs = served_here(db, deployment_id)
+        admission.expect_calls(db, [deployment_id])
     _warm_all(settings, refs)
 
 
@@ -121,10 +138,12 @@ def after_activation(settings: Settings, deployment_id: uuid.UUID) -> None:
 
 def _warm_recent(settings: Settings) -> None:
     from api.db.session import new_session
+    from api.services.endpoint import admission
 
     try:
         with new_session(settings) as db:
             refs = served_here(db, most=settings.infer_max_cached_models)
+            admission.expect_calls(db, recently_used(db, settings.infer_max_cached_models))
     except Exception as exc:  # noqa: BLE001  (a database not there yet: calls load lazily)
         log.warning("models_not_warmed", error=f"{type(exc).__name__}: {exc}")
         return
