@@ -39,6 +39,11 @@ def test_a_request_imports_its_route_module_and_no_other(tmp_path):
         "after = sorted(m for m in sys.modules if m.startswith('api.routes.')); "
         "print(before, r.status_code, after)"
     )
+    assert _last_line_of(code, tmp_path) == "[] 401 ['api.routes.auth']"
+
+
+def _last_line_of(code: str, tmp_path: Path) -> str:
+    """The last line `code` prints in a fresh interpreter (nothing imported yet)."""
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -47,7 +52,7 @@ def test_a_request_imports_its_route_module_and_no_other(tmp_path):
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATA_DIR": str(tmp_path)},
     )
-    assert out.stdout.strip().splitlines()[-1] == "[] 401 ['api.routes.auth']"
+    return out.stdout.strip().splitlines()[-1]
 
 
 def test_prepare_imports_the_module_of_a_path_before_any_request(tmp_path):
@@ -61,15 +66,7 @@ def test_prepare_imports_the_module_of_a_path_before_any_request(tmp_path):
         "r = TestClient(api.main.app).get('/v1/health'); "
         "print(after, r.status_code, r.json()['status'])"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "DATA_DIR": str(tmp_path)},
-    )
-    assert out.stdout.strip().splitlines()[-1] == "['api.routes.endpoint'] 200 ok"
+    assert _last_line_of(code, tmp_path) == "['api.routes.endpoint'] 200 ok"
 
 
 def test_the_openapi_document_lists_every_route_module(app):
