@@ -36,6 +36,16 @@ def split_entries(manifest: Manifest, split: str) -> list[ImageEntry]:
     return [e for e in manifest.images if e.split == split and e.label is not None]
 
 
+def label_map_by_name(source: list[str], target: list[str], used: set[int]) -> dict[int, int]:
+    """Class ids of `source` (a manifest's classes) to those of `target` (a model's), by
+    name. ValueError when a class of `used` (source ids) is not among the model's."""
+    by_name = {name: i for i, name in enumerate(target)}
+    unknown = {source[c] for c in used} - set(by_name)
+    if unknown:
+        raise ValueError(f"The model does not know the classes {sorted(unknown)}")
+    return {i: by_name[n] for i, n in enumerate(source) if n in by_name}
+
+
 class ManifestImages(Dataset):  # type: ignore[type-arg]
     """(image tensor, class id) for each entry; paths are relative to `data_dir`.
 

@@ -48,6 +48,7 @@ from trainers.base import (  # noqa: E402
 from trainers.classification_data import (  # noqa: E402
     ManifestImages,
     build_transform,
+    label_map_by_name,
     load_rgb,
     make_loader,
     split_entries,
@@ -328,11 +329,8 @@ class TimmTrainer:
         entries = split_entries(manifest, split)
         if not entries:
             raise ValueError(f"The dataset has no labelled {split} images")
-        by_name = {name: i for i, name in enumerate(classes)}
-        unknown = {manifest.classes[e.label] for e in entries} - set(by_name)  # type: ignore[index]
-        if unknown:
-            raise ValueError(f"The model does not know the classes {sorted(unknown)}")
-        label_map = {i: by_name[n] for i, n in enumerate(manifest.classes) if n in by_name}
+        used = {int(e.label) for e in entries if e.label is not None}
+        label_map = label_map_by_name(manifest.classes, classes, used)
         dev = torch.device(device)
         model = model_from_checkpoint(state).to(dev)
         transform = build_transform(state["image_size"], "none", False, state["mean"], state["std"])

@@ -38,7 +38,7 @@ from torchvision import transforms as T
 from contract.manifest import ImageEntry, Manifest
 from contract.predictions import ImagePrediction, SemanticMask
 from trainers.base import EvalReport
-from trainers.classification_data import load_rgb
+from trainers.classification_data import label_map_by_name, load_rgb
 from trainers.metrics.semantic import (
     IGNORE_INDEX,
     class_map,
@@ -127,12 +127,8 @@ class SemanticSegmentation:
     def label_map(
         self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
     ) -> dict[int, int]:
-        """Manifest class ids to the model's, by name. ValueError for an unknown class."""
-        by_name = {name: i for i, name in enumerate(classes)}
-        used = {manifest.classes[a.class_id] for e in entries for a in e.annotations}
-        if unknown := used - set(by_name):
-            raise ValueError(f"The model does not know the classes {sorted(unknown)}")
-        return {i: by_name[n] for i, n in enumerate(manifest.classes) if n in by_name}
+        used = {a.class_id for e in entries for a in e.annotations}
+        return label_map_by_name(manifest.classes, classes, used)
 
     @staticmethod
     def loss(

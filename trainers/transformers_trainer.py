@@ -46,6 +46,7 @@ from trainers.base import (  # noqa: E402
 from trainers.classification_data import (  # noqa: E402
     ManifestImages,
     build_transform,
+    label_map_by_name,
     load_rgb,
     make_loader,
     split_entries,
@@ -96,15 +97,6 @@ def model_from_checkpoint(state: dict[str, Any]) -> nn.Module:
     )
 
 
-def _label_map(source: list[str], target: list[str], used: set[int]) -> dict[int, int]:
-    """Manifest class ids to the model's, by name. ValueError when a used class is unknown."""
-    by_name = {name: i for i, name in enumerate(target)}
-    unknown = {source[c] for c in used} - set(by_name)
-    if unknown:
-        raise ValueError(f"The model does not know the classes {sorted(unknown)}")
-    return {i: by_name[n] for i, n in enumerate(source) if n in by_name}
-
-
 # --- the two tasks -------------------------------------------------------------------------
 
 
@@ -129,7 +121,7 @@ class _Classification:
         self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
     ) -> dict[int, int]:
         used = {int(e.label) for e in entries if e.label is not None}
-        return _label_map(manifest.classes, classes, used)
+        return label_map_by_name(manifest.classes, classes, used)
 
     @staticmethod
     def loss(
@@ -213,7 +205,7 @@ class _Detection:
         self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
     ) -> dict[int, int]:
         used = {a.class_id for e in entries for a in e.annotations}
-        return _label_map(manifest.classes, classes, used)
+        return label_map_by_name(manifest.classes, classes, used)
 
     @staticmethod
     def loss(
