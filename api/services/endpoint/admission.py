@@ -108,12 +108,14 @@ def authenticate(
 
 
 def _usable(found: Any, digest: str) -> bool:
-    """`found`: a row of _BY_KEY_HASH."""
-    now = datetime.now(UTC)
-    return (
-        hmac.compare_digest(found.key_hash, digest)
-        and found.revoked_at is None
-        and (found.expires_at is None or found.expires_at > now)
+    """`found`: a row of _BY_KEY_HASH, looked up by `digest`."""
+    return hmac.compare_digest(found.key_hash, digest) and _live(found)
+
+
+def _live(found: Any) -> bool:
+    """The key of `found` (a row of _KEY_ROWS) is neither revoked nor expired."""
+    return found.revoked_at is None and (
+        found.expires_at is None or found.expires_at > datetime.now(UTC)
     )
 
 
@@ -168,7 +170,7 @@ def expect_calls(db: Session, deployment_ids: list[uuid.UUID]) -> None:
         )
     )
     for row in rows:
-        if _usable(row, row.key_hash):
+        if _live(row):
             _remember(row.key_hash, _target(row))
 
 
