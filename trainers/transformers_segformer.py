@@ -35,10 +35,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from contract.manifest import ImageEntry, Manifest
+from contract.manifest import ImageEntry
 from contract.predictions import ImagePrediction, SemanticMask
+from trainers.annotated_task import AnnotatedTask
 from trainers.base import EvalReport
-from trainers.classification_data import label_map_by_name, load_rgb
+from trainers.classification_data import load_rgb
 from trainers.metrics.semantic import (
     IGNORE_INDEX,
     class_map,
@@ -102,33 +103,17 @@ def upsampled_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 # --- the task ------------------------------------------------------------------------------
 
 
-class SemanticSegmentation:
+class SemanticSegmentation(AnnotatedTask):
     """SegFormer on manifest masks; the transformers trainer's task for kind "segformer"."""
 
-    def entries(self, manifest: Manifest, split: str) -> list[ImageEntry]:
-        return [e for e in manifest.images if e.split == split]
-
-    def loader(
+    def dataset(
         self, entries: list[ImageEntry], data_dir: Path, state: dict[str, Any], train: bool,
-        augmentation: str, batch_size: int, seed: int, pin: bool,
-        label_map: dict[int, int] | None = None,
-    ) -> DataLoader:  # type: ignore[type-arg]  # fmt: skip
-        dataset = SemanticImages(
+        augmentation: str, label_map: dict[int, int] | None,
+    ) -> SemanticImages:  # fmt: skip
+        return SemanticImages(
             entries, data_dir, int(state["image_size"]), augmentation, train,
             list(state["mean"]), list(state["std"]), label_map,
         )  # fmt: skip
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=train, num_workers=0, generator=generator,
-            pin_memory=pin,
-        )  # fmt: skip
-
-    def label_map(
-        self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
-    ) -> dict[int, int]:
-        used = {a.class_id for e in entries for a in e.annotations}
-        return label_map_by_name(manifest.classes, classes, used)
 
     @staticmethod
     def loss(

@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 from contract.manifest import ImageEntry, Manifest  # noqa: E402
 from contract.predictions import ClassScore, ImagePrediction  # noqa: E402
 from trainers import loop  # noqa: E402
+from trainers.annotated_task import AnnotatedTask  # noqa: E402
 from trainers.base import (  # noqa: E402
     EvalReport,
     TrainHooks,
@@ -179,33 +180,19 @@ class _Classification:
         ]
 
 
-class _Detection:
+class _Detection(AnnotatedTask):
     """YOLOS on `transformers_detection`'s targets."""
 
-    def entries(self, manifest: Manifest, split: str) -> list[ImageEntry]:
-        return [e for e in manifest.images if e.split == split]
+    collate = staticmethod(collate)
 
-    def loader(
+    def dataset(
         self, entries: list[ImageEntry], data_dir: Path, state: dict[str, Any], train: bool,
-        augmentation: str, batch_size: int, seed: int, pin: bool,
-        label_map: dict[int, int] | None = None,
-    ) -> DataLoader:  # type: ignore[type-arg]  # fmt: skip
-        dataset = DetectionImages(
+        augmentation: str, label_map: dict[int, int] | None,
+    ) -> DetectionImages:  # fmt: skip
+        return DetectionImages(
             entries, data_dir, int(state["image_size"]), augmentation, train,
             state["mean"], state["std"], label_map,
         )  # fmt: skip
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=train, num_workers=0, generator=generator,
-            pin_memory=pin, collate_fn=collate,
-        )  # fmt: skip
-
-    def label_map(
-        self, manifest: Manifest, entries: list[ImageEntry], classes: list[str]
-    ) -> dict[int, int]:
-        used = {a.class_id for e in entries for a in e.annotations}
-        return label_map_by_name(manifest.classes, classes, used)
 
     @staticmethod
     def loss(
