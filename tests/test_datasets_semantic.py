@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -257,17 +256,8 @@ def test_each_bad_mask_or_class_list_is_a_problem_with_its_code(
 # --- training, a test run and inference through the API -------------------------------------
 
 
-def _follow(api: httpx.Client, job_id: str, timeout: float = 300) -> list[dict]:
-    events = []
-    with api.stream(
-        "GET", f"/api/v1/jobs/{job_id}/events", headers={"Accept": "text/event-stream"},
-        timeout=httpx.Timeout(timeout, connect=10),
-    ) as r:  # fmt: skip
-        assert r.status_code == 200
-        for event in sse.events(r):
-            if "data" in event:
-                events.append(json.loads(event["data"]))
-    return events
+def _follow(api: httpx.Client, job_id: str) -> list[dict]:
+    return sse.job_events(api, job_id, timeout=300)
 
 
 def decode_mask(mask: dict[str, Any]) -> np.ndarray:

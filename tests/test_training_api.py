@@ -5,7 +5,6 @@ over Server-Sent Events by a plain HTTP client."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import time
@@ -55,20 +54,6 @@ def _train(api: httpx.Client, dataset_id: str, **overrides) -> dict:  # type: ig
     return r.json()  # type: ignore[no-any-return]
 
 
-def _follow(api: httpx.Client, job_id: str, timeout: float = 240) -> list[dict]:
-    """Every event of the job, read live over SSE until the stream ends with the job."""
-    events = []
-    with api.stream(
-        "GET", f"/api/v1/jobs/{job_id}/events", headers={"Accept": "text/event-stream"},
-        timeout=httpx.Timeout(timeout, connect=10),
-    ) as r:  # fmt: skip
-        assert r.status_code == 200
-        for event in sse.events(r):
-            if "data" in event:
-                events.append(json.loads(event["data"]))  # {seq, type, attempt, data, ...}
-    return events
-
-
 def _png(digit_zip: bytes, index: int) -> tuple[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(digit_zip)) as z:
         name = sorted(n for n in z.namelist() if n.startswith("val/") and n.endswith(".png"))[index]
@@ -81,7 +66,7 @@ def test_timm_trains_on_digits_and_is_tested_and_predicts_through_the_api(api):
     assert job["status"] == "queued" and job["dataset_snapshot_id"]
     assert job["config"]["epochs"] == 2 and job["config"]["optimizer"] == "adamw"  # defaults
 
-    events = _follow(api, job["id"])
+    events = sse.job_events(api, job["id"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     statuses = [e["data"]["status"] for e in events if e["type"] == "status"]
     assert statuses == ["pending", "queued", "running", "completed"], events[-3:]
@@ -120,7 +105,7 @@ def test_timm_trains_on_digits_and_is_tested_and_predicts_through_the_api(api):
     body = {"training_job_id": job["id"], "dataset_id": dataset["id"], "split": "val"}
     run = api.post("/api/v1/test-runs", json=body | {"max_visualizations": 3, "enable_xai": True})
     assert run.status_code == 201, run.text
-    run_events = _follow(api, run.json()["id"])
+    run_events = sse.job_events(api, run.json()["id"])
     assert run_events[-1]["data"]["status"] == "completed", run_events[-3:]
     tested = api.get(f"/api/v1/test-runs/{run.json()['id']}").json()
     assert tested["overall_metrics"]["accuracy"] == pytest.approx(accuracy, abs=1e-9)
@@ -142,7 +127,7 @@ def test_timm_trains_on_digits_and_is_tested_and_predicts_through_the_api(api):
         files=[("files", (name.rsplit("/", 1)[-1], data, "image/png")) for name, data in images],
     )
     assert r.status_code == 201, r.text
-    infer_events = _follow(api, r.json()["id"])
+    infer_events = sse.job_events(api, r.json()["id"])
     assert infer_events[-1]["data"]["status"] == "completed", infer_events[-3:]
     answer = api.get(f"/api/v1/inference/jobs/{r.json()['id']}/results").json()
     predictions = answer["images"]
@@ -155,7 +140,7 @@ def test_timm_trains_on_digits_and_is_tested_and_predicts_through_the_api(api):
 def test_a_non_image_sent_for_inference_is_refused_and_nothing_is_kept(api, live_server):
     dataset = _upload_digits(api, per_class=3)
     job = _train(api, dataset["id"], config={**TIMM_CONFIG, "epochs": 1})
-    _follow(api, job["id"])
+    sse.job_events(api, job["id"])
     r = api.post(
         "/api/v1/inference/upload",
         data={"training_job_id": job["id"]},
@@ -229,7 +214,7 @@ def test_ultralytics_detection_trains_through_the_api_with_progress_over_sse(api
     assert dataset["task_type"] == "object_detection"
     config = {"epochs": 2, "batch_size": 4, "image_size": 128, "pretrained": False}
     job = _train(api, dataset["id"], framework="ultralytics", model_name="yolo11n", config=config)
-    events = _follow(api, job["id"])
+    events = sse.job_events(api, job["id"])
     assert events[-1]["data"]["status"] == "completed", events[-3:]
     validations = [e["data"] for e in events if e["type"] == "validation"]
     assert [v["epoch"] for v in validations] == [1, 2]
@@ -244,7 +229,7 @@ def test_ultralytics_detection_trains_through_the_api_with_progress_over_sse(api
     body = {"training_job_id": job["id"], "dataset_id": dataset["id"], "split": "val",
             "enable_xai": True, "max_visualizations": 2}  # fmt: skip
     run = api.post("/api/v1/test-runs", json=body).json()
-    ended = _follow(api, run["id"])[-1]["data"]
+    ended = sse.job_events(api, run["id"])[-1]["data"]
     assert ended["status"] == "completed", ended
     tested = api.get(f"/api/v1/test-runs/{run['id']}").json()
     assert {"mAP50-95", "mAP50", "AR100"} <= set(tested["overall_metrics"])
@@ -261,7 +246,7 @@ def test_ultralytics_detection_trains_through_the_api_with_progress_over_sse(api
         files=[("files", (image.rsplit("/", 1)[-1], data, "image/jpeg"))],
     )
     assert r.status_code == 201, r.text
-    ended = _follow(api, r.json()["id"])[-1]["data"]
+    ended = sse.job_events(api, r.json()["id"])[-1]["data"]
     assert ended["status"] == "completed", ended
     predicted = api.get(f"/api/v1/inference/jobs/{r.json()['id']}/results").json()["images"][0]
     width, height = Image.open(io.BytesIO(data)).size
