@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from tests.conftest import api_process, logged_in
-from tests.test_training_api import _follow, _train, _upload_digits
+from tests.sse import job_events
+from tests.test_training_api import _train, _upload_digits
 
 # The first run on a machine builds a multi-gigabyte image in this module's first setup.
 pytestmark = pytest.mark.timeout(3600)
@@ -70,7 +71,7 @@ def test_the_main_path_runs_in_containers_of_the_image(docker_api, docker_engine
     api = docker_api
     dataset = _upload_digits(api)  # 1797 images, 361 of them in val
     job = _train(api, dataset["id"], name="in docker", runner="docker", max_attempts=1)
-    events = _follow(api, job["id"], timeout=900)
+    events = job_events(api, job["id"], timeout=900)
     assert events[-1]["data"]["status"] == "completed", events[-4:]
     assert [e["data"]["epoch"] for e in events if e["type"] == "validation"] == [1, 2]
     trained = api.get(f"/api/v1/training/jobs/{job['id']}").json()
@@ -86,7 +87,7 @@ def test_the_main_path_runs_in_containers_of_the_image(docker_api, docker_engine
     r = api.post("/api/v1/export/jobs", json=body)
     assert r.status_code == 201, r.text
     export = r.json()
-    events = _follow(api, export["id"], timeout=900)
+    events = job_events(api, export["id"], timeout=900)
     assert events[-1]["data"]["status"] == "completed", events[-4:]
     done = api.get(f"/api/v1/export/jobs/{export['id']}").json()
     print(f"ONNX export job (created to completed): {_took(done)}")
@@ -103,7 +104,7 @@ def test_the_main_path_runs_in_containers_of_the_image(docker_api, docker_engine
             "runner": "docker", "max_attempts": 1}  # fmt: skip
     r = api.post("/api/v1/test-runs", json=body)
     assert r.status_code == 201, r.text
-    events = _follow(api, r.json()["id"], timeout=900)
+    events = job_events(api, r.json()["id"], timeout=900)
     assert events[-1]["data"]["status"] == "completed", events[-4:]
     tested = api.get(f"/api/v1/test-runs/{r.json()['id']}").json()
     assert tested["runner"] == "docker" and tested["processed_images"] == check["images"]

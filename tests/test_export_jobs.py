@@ -15,7 +15,8 @@ import pytest
 
 from functions.export_check import compare
 from tests.conftest import logged_in
-from tests.test_training_api import _follow, _png, _train, _upload_digits
+from tests.sse import job_events
+from tests.test_training_api import _png, _train, _upload_digits
 from trainers.base import EvalReport
 
 
@@ -25,7 +26,7 @@ def trained(live_server):  # type: ignore[no-untyped-def]
     api = logged_in(live_server, "export")
     dataset = _upload_digits(api, per_class=60)  # 600 images, ~120 of them in val
     job = _train(api, dataset["id"], name="to export")
-    events = _follow(api, job["id"])
+    events = job_events(api, job["id"])
     assert events[-1]["data"]["status"] == "completed", events[-3:]
     yield api, api.get(f"/api/v1/training/jobs/{job['id']}").json(), dataset
     api.close()
@@ -45,7 +46,7 @@ def test_an_export_is_validated_versioned_packaged_and_runs_outside_the_platform
 
     first = _export(api, job["id"], version_tag="first")
     assert first["version"] == 1 and first["status"] == "queued" and first["format"] == "onnx"
-    events = _follow(api, first["id"])
+    events = job_events(api, first["id"])
     assert events[-1]["data"]["status"] == "completed", events[-4:]
     progress = [e["data"]["progress"] for e in events if e["type"] == "heartbeat"]
     assert progress == sorted(progress) and progress[-1] >= 80  # monotonic, over SSE
@@ -86,7 +87,7 @@ def test_an_export_is_validated_versioned_packaged_and_runs_outside_the_platform
     # A second export: INT8, its own version, not the default until asked.
     second = _export(api, job["id"], quantization="dynamic_int8", max_metric_drop=0.2)
     assert second["version"] == 2
-    events = _follow(api, second["id"])
+    events = job_events(api, second["id"])
     assert events[-1]["data"]["status"] == "completed", events[-4:]
     second = api.get(f"/api/v1/export/jobs/{second['id']}").json()
     assert second["is_default"] is False
