@@ -228,6 +228,16 @@ def parse_training_throughput(out: str) -> list[Figure]:
     wait = _find(r"training loop waiting on callbacks, per epoch: median (\d+) ms", out)
     if wait:
         figures.append(Figure("waiting on callbacks per epoch, ms", wait[1]))
+    start = _find(r"job created to its first epoch: median ([\d.]+) s; .* ([\d.]+) s$", out)
+    if start:
+        figures.append(
+            Figure(
+                "training job created to first epoch, s",
+                start[1],
+                f"plain loop's setup {start[2]}",
+                _ratio(start[1], start[2]),
+            )
+        )
     return figures
 
 

@@ -54,13 +54,15 @@ def _config(epochs: int, size: int) -> dict:
     })  # fmt: skip
 
 
-def baseline(folder: Path, epochs: int, size: int) -> list[float]:
-    """Seconds per epoch of a plain timm + torchvision loop."""
+def baseline(folder: Path, epochs: int, size: int) -> tuple[list[float], float]:
+    """Seconds per epoch of a plain timm + torchvision loop, and the seconds its setup
+    took (data, loaders and model, from a folder already on disk, imports done)."""
     import timm
     import torch
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
+    began = time.perf_counter()
     torch.manual_seed(SEED)
     tf = transforms.Compose([
         transforms.Resize((size, size)), transforms.ToTensor(),
@@ -71,6 +73,7 @@ def baseline(folder: Path, epochs: int, size: int) -> list[float]:
     model = timm.create_model("resnet18", pretrained=False, num_classes=10)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0001)
     loss_fn = torch.nn.CrossEntropyLoss()
+    setup = time.perf_counter() - began
     seconds = []
     for _ in range(epochs):
         started = time.perf_counter()
@@ -86,7 +89,7 @@ def baseline(folder: Path, epochs: int, size: int) -> list[float]:
             for x, y in val:
                 correct += int((model(x).argmax(1) == y).sum())
         seconds.append(time.perf_counter() - started)
-    return seconds
+    return seconds, setup
 
 
 class _Quiet:
@@ -121,13 +124,15 @@ def adapter(folder: Path, work: Path, epochs: int, size: int) -> list[float]:
 
 def platform(
     archive: bytes, work: Path, epochs: int, size: int, upload: str = "auto"
-) -> tuple[list[float], list[float], float, float]:
+) -> tuple[list[float], list[float], float, float, float]:
     """Seconds per epoch as the worker reported them; seconds between one epoch's
     validation result landing in the database and the next one's (everything included:
     reporting, checkpoint uploads); the seconds the training loop waited on callbacks;
     the API process's CPU seconds per epoch from the first epoch's validation result to
     the last one's (callbacks and receiving checkpoints: on this machine they share the
-    cores with the training)."""
+    cores with the training); and the seconds from the job's creation to its first
+    epoch's start (the first result's landing less its epoch_seconds: the runner's
+    launch, the worker's imports, fetching the dataset, building the model)."""
     import subprocess
 
     import httpx
@@ -177,7 +182,10 @@ def platform(
             landed = [datetime.fromisoformat(r["created_at"]) for r in rows]
             between = [(b - a).total_seconds() for a, b in zip(landed, landed[1:], strict=False)]
             cpu_per_epoch = (api_cpu[-1] - api_cpu[0]) / max(1, len(rows) - 1)
-            return seconds, between, float(got["final_metrics"]["callback_seconds"]), cpu_per_epoch
+            created = datetime.fromisoformat(job["created_at"])
+            to_first_epoch = (landed[0] - created).total_seconds() - seconds[0]
+            callbacks = float(got["final_metrics"]["callback_seconds"])
+            return seconds, between, callbacks, cpu_per_epoch, to_first_epoch
     finally:
         import signal
 
@@ -213,16 +221,18 @@ def main() -> None:
             rates |= {f"platform{suffix}": [], f"platform, all in{suffix}": []}
         overhead: dict[str, list[float]] = {m: [] for m in modes}
         api_cpu: dict[str, list[float]] = {m: [] for m in modes}
+        setup: dict[str, list[float]] = {"baseline": [], **{m: [] for m in modes}}
         for run in range(args.runs):  # interleaved, so drift on a noisy machine hits all three
-            runs = {
-                "baseline": baseline(folder, args.epochs, args.size),
-                "adapter": adapter(folder, work / f"run{run}", args.epochs, args.size),
-            }
+            runs: dict[str, list[float]] = {}
+            runs["baseline"], baseline_setup = baseline(folder, args.epochs, args.size)
+            runs["adapter"] = adapter(folder, work / f"run{run}", args.epochs, args.size)
+            setup["baseline"].append(baseline_setup)
             for mode, suffix in named.items():
-                runs[f"platform{suffix}"], between, callbacks, cpu = platform(
+                runs[f"platform{suffix}"], between, callbacks, cpu, to_first = platform(
                     archive, work / f"run{run}-{mode}", args.epochs, args.size, mode
                 )
                 api_cpu[mode].append(cpu)
+                setup[mode].append(to_first)
                 # (no first epoch to skip)
                 runs[f"platform, all in{suffix}"] = [between[0], *between]
                 overhead[mode].append(callbacks / args.epochs)
@@ -242,6 +252,9 @@ def main() -> None:
               f"median {statistics.median(overhead[mode]) * 1000:.0f} ms")  # fmt: skip
         print(f"  API process CPU{suffix}, per epoch: "
               f"median {statistics.median(api_cpu[mode]) * 1000:.0f} ms")  # fmt: skip
+        print(f"  job created to its first epoch{suffix}: median "
+              f"{statistics.median(setup[mode]):.2f} s; the plain loop's setup (data on disk, "
+              f"imports done) {statistics.median(setup['baseline']):.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

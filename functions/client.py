@@ -24,6 +24,7 @@ from contract.jobs import (
     JobSpec,
     Validation,
 )
+from functions import transfers
 from functions.retries import check, retried
 
 
@@ -123,7 +124,7 @@ def put_file(url: str, path: Path) -> None:
 
     def attempt() -> httpx.Response:
         with open(path, "rb") as f:
-            return check(httpx.put(url, content=f, timeout=600))
+            return check(transfers.http().put(url, content=f, timeout=600))
 
     r = retried(attempt, f"upload of {path.name}", CallbackRejected)
     if r.status_code >= 300:

@@ -15,11 +15,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
 from contract.checksums import sha256_of
 from contract.jobs import JobSpec
 from contract.manifest import Snapshot
+from functions import transfers
 from functions.client import JobClient
 from functions.retries import check, retried
 
@@ -46,7 +45,7 @@ def download(url: str, dest: Path, sha256: str | None = None) -> Path:
     def attempt() -> Path:
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
         try:
-            with os.fdopen(fd, "wb") as out, httpx.stream("GET", url, timeout=120) as r:
+            with os.fdopen(fd, "wb") as out, transfers.http().stream("GET", url, timeout=120) as r:
                 if check(r).status_code >= 400:
                     raise InputError(f"{where}: {r.status_code}")
                 for chunk in r.iter_bytes(1024 * 1024):

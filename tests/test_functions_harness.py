@@ -16,7 +16,7 @@ import pytest
 
 from contract.checksums import sha256_of
 from contract.jobs import JobSpec
-from functions import harness, inputs, retries
+from functions import harness, inputs, retries, transfers
 from functions.client import CallbackRejected, JobClient, Superseded
 from functions.harness import Finished
 
@@ -160,7 +160,7 @@ def test_downloads_follow_the_same_policy_and_check_the_sha256(tmp_path, monkeyp
         return httpx.Response(answers.pop(0), content=b"bytes")
 
     storage_client = httpx.Client(transport=httpx.MockTransport(storage))
-    monkeypatch.setattr(httpx, "stream", storage_client.stream)
+    monkeypatch.setattr(transfers, "http", lambda: storage_client)
     good = tmp_path / "good.bin"
     good.write_bytes(b"bytes")
     got = inputs.download("http://storage.test/f", tmp_path / "f", sha256_of(good))
