@@ -131,6 +131,13 @@ def _thread_connection(engine: Engine) -> Any:
         pooled.detach()  # ours now: the pool neither counts, resets nor closes it
         conn.autocommit = True
         conn.row_factory = namedtuple_row
+        # PostgreSQL plans a prepared statement anew, for its parameters, on each of its
+        # first five runs before it may keep one plan: the admission's statement took
+        # 0.9-1.9 ms in the database on a connection's calls 1-5 and 0.45-0.7 ms from
+        # the 6th; planned once, 0.55-1.0 ms from the 2nd (timed around first_row in a
+        # real API process, 2 rounds of benchmarks/endpoint_first_call.py, twice each).
+        # These hot paths look rows up by key: one plan fits every value.
+        conn.execute("SET plan_cache_mode = force_generic_plan")
         connections[key] = conn
     return conn
 
