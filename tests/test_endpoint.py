@@ -264,19 +264,27 @@ def test_the_admissions_statement_is_planned_once_not_for_each_of_its_first_runs
     from api.db.session import first_row, new_session
     from api.services.endpoint import admission
 
-    digest = admission.keys.hash_key(endpoint.key)
-    deployment = uuid.UUID(endpoint.id)
-    with new_session(get_settings()) as db:
-        for _ in range(3):  # counted: three calls' admissions, on this thread's connection
-            params = admission._admit_params(digest, deployment, datetime.now(UTC))
-            assert first_row(db, admission._admit_statement(), params) is not None
-        plans = first_row(
+    def plans(db: Any) -> tuple[int, int]:
+        """(generic, custom) plans so far of the admission's statement on this thread's
+        connection (which earlier tests may have used)."""
+        row = first_row(
             db,
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "SELECT coalesce(sum(generic_plans), 0) AS generic, "
+            "coalesce(sum(custom_plans), 0) AS custom FROM pg_prepared_statements "
             "WHERE statement LIKE %(admission)s",
             {"admission": "%WITH looked_up AS%"},
         )
-    assert plans is not None and (plans.generic_plans, plans.custom_plans) == (3, 0)
+        return int(row.generic), int(row.custom)
+
+    digest = admission.keys.hash_key(endpoint.key)
+    deployment = uuid.UUID(endpoint.id)
+    with new_session(get_settings()) as db:
+        before = plans(db)
+        for _ in range(3):  # counted: three calls' admissions, on this thread's connection
+            params = admission._admit_params(digest, deployment, datetime.now(UTC))
+            assert first_row(db, admission._admit_statement(), params) is not None
+        after = plans(db)
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 0)
     assert endpoint.usage()["quota_used"] == 3
 
 
