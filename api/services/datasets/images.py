@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
 from api.services.datasets import thumbnails
 from api.services.datasets.problems import Problems
+from api.services.threads import in_threads
 
 _MAX_THREADS = 4
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -154,23 +150,3 @@ def scan_images(
         else:
             found[rel] = outcome
     return found
-
-
-def in_threads(call: Callable[[_T], _R], items: list[_T], threads: int) -> list[_R]:
-    """`call` of every item, on `threads` threads that each take the next item as they
-    finish one; the results in the items' order. Not a future per item: on 2 cores, an
-    executor's submit and its future came to ~100 µs per image under cProfile, most of
-    it waiting for the GIL; a scan of 2,000 small JPEGs without thumbnails went from
-    0.47-0.62 s to 0.41 s (with thumbnails, file creation dominates and it did not move)."""
-    results: list[_R | None] = [None] * len(items)
-    indexes = iter(range(len(items)))  # shared: next() of a range iterator is atomic
-
-    def work() -> None:
-        for i in indexes:
-            results[i] = call(items[i])
-
-    workers = max(1, min(threads, len(items)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        for worker in [pool.submit(work) for _ in range(workers)]:
-            worker.result()  # the first failure, once all have stopped
-    return results  # type: ignore[return-value]  # every index was filled

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import quote
+
+from api.services.threads import in_threads
 
 MAX_KEY_BYTES = 1024  # the S3 limit; the local backend keeps to it so keys stay portable
 MAX_PARTS = 10_000  # the S3 limit on part numbers, kept by both backends
@@ -90,17 +91,6 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename*=utf-8''{quoted}"
 
 
-def each_in_threads(
-    call: Callable[..., Any], items: Iterable[tuple[Any, ...]], threads: int
-) -> None:
-    """`call(*item)` for every item, `threads` at a time; raises the first failure (in
-    the items' order) once all have run."""
-    with ThreadPoolExecutor(threads) as pool:
-        futures = [pool.submit(call, *item) for item in items]
-        for future in futures:
-            future.result()
-
-
 class Storage(abc.ABC):
     """An object store: local folder or S3-compatible. All methods are synchronous.
 
@@ -124,7 +114,7 @@ class Storage(abc.ABC):
         returns (raises the first failure). A backend may make them durable together, and
         may take the files over (hard links): the caller must not change them after (it
         may delete them)."""
-        each_in_threads(self.put_file, items, threads)
+        in_threads(lambda item: self.put_file(*item), list(items), threads)
 
     @abc.abstractmethod
     def get_bytes(self, key: str) -> bytes:
