@@ -16,9 +16,12 @@ process (nothing loaded, nothing imported past `api.main`), then:
   probe's condition), its startup time up to then;
 
 then --calls calls one at a time over one keep-alive connection, whose p50 is the steady
-figure. Times are the client's (HTTP included) and the endpoint's own `latency_ms`.
+figure, and --idle-calls more on it, each after a second without calls: the latency a
+caller sees whose calls are a second or more apart (threads asleep, this VM's cores idle),
+which back-to-back calls never pay. Times are the client's (HTTP included) and the
+endpoint's own `latency_ms`.
 
-Run: python benchmarks/endpoint_first_call.py [--rounds 5] [--calls 100]
+Run: python benchmarks/endpoint_first_call.py [--rounds 5] [--calls 100] [--idle-calls 2]
 Needs PostgreSQL on 127.0.0.1:5432 (a throwaway database is created and dropped) and
 the worker extra (torch, timm) to build the model.
 """
@@ -86,10 +89,14 @@ class Api:
         self.start()
 
 
+IDLE_SECONDS = 1.0
+
+
 def calls(
-    base: str, deployment_id: str, key: str, image: bytes, n: int
-) -> tuple[float, float, list[float]]:
-    """The first call's client ms and server latency_ms, then `n` more calls' client ms."""
+    base: str, deployment_id: str, key: str, image: bytes, n: int, idle: int
+) -> tuple[float, float, list[float], list[float]]:
+    """The first call's client ms and server latency_ms, then `n` more calls' client ms,
+    then `idle` more calls' client ms, each after IDLE_SECONDS without a call."""
     body = {"image": base64.b64encode(image).decode()}
     request = request_bytes(
         base, "POST", f"/v1/infer/{deployment_id}", body, {"Authorization": f"Bearer {key}"}
@@ -99,15 +106,20 @@ def calls(
         elapsed, answer = connection.call(request)
         first, first_server = elapsed * 1000, json.loads(answer)["latency_ms"]
         steady = [connection.call(request)[0] * 1000 for _ in range(n)]
+        after_idle = []
+        for _ in range(idle):
+            time.sleep(IDLE_SECONDS)
+            after_idle.append(connection.call(request)[0] * 1000)
     finally:
         connection.close()
-    return first, first_server, steady
+    return first, first_server, steady, after_idle
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--idle-calls", type=int, default=2, help="per figure and round")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vap-bench-first-call-"))
@@ -151,7 +163,7 @@ def main() -> None:
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; ResNet-18 at 32 px, a 32x32 PNG; "
               f"{args.rounds} rounds, {args.calls} steady calls each")  # fmt: skip
         figures: dict[str, dict[str, list[float]]] = {
-            f: {"first": [], "server": [], "p50": [], "startup": []}
+            f: {"first": [], "server": [], "p50": [], "startup": [], "idle": []}
             for f in ("created", "activated", "restarted", "warm")
         }
         for _ in range(args.rounds):
@@ -164,7 +176,7 @@ def main() -> None:
             record(
                 figures["created"],
                 api,
-                *calls(api.base, dep["id"], dep["api_key"], image, args.calls),
+                *calls(api.base, dep["id"], dep["api_key"], image, args.calls, args.idle_calls),
             )
             shutil.rmtree(
                 work / "api" / "endpoint-models", ignore_errors=True
@@ -180,24 +192,27 @@ def main() -> None:
             record(
                 figures["activated"],
                 api,
-                *calls(api.base, dep["id"], dep["api_key"], image, args.calls),
+                *calls(api.base, dep["id"], dep["api_key"], image, args.calls, args.idle_calls),
             )
 
             api.restart()
             record(
                 figures["restarted"],
                 api,
-                *calls(api.base, dep["id"], dep["api_key"], image, args.calls),
+                *calls(api.base, dep["id"], dep["api_key"], image, args.calls, args.idle_calls),
             )
 
             api.restart()
             api.startup_ms += wait_until_warm(api.base)
             record(
-                figures["warm"], api, *calls(api.base, dep["id"], dep["api_key"], image, args.calls)
+                figures["warm"],
+                api,
+                *calls(api.base, dep["id"], dep["api_key"], image, args.calls, args.idle_calls),
             )
             httpx.delete(
                 f"{api.base}/api/v1/deployments/{dep['id']}", headers=headers
             ).raise_for_status()
+        health_steady, health_idle = idle_control(api.base, max(4, args.idle_calls))
         print()
         print(
             f"{'after':10} {'first ms':>9} {'(server)':>9} {'steady p50':>11} {'first/p50':>10} {'startup ms':>11}   (medians of {args.rounds} rounds)"
@@ -206,6 +221,15 @@ def main() -> None:
             first, p50 = statistics.median(f["first"]), statistics.median(f["p50"])
             print(f"{name:10} {first:9.1f} {statistics.median(f['server']):9.1f} {p50:11.2f} "
                   f"{first / p50:10.1f} {statistics.median(f['startup']):11.0f}")  # fmt: skip
+        idle = [ms for f in figures.values() for ms in f["idle"]]
+        if idle:
+            steady = statistics.median(p for f in figures.values() for p in f["p50"])
+            after = statistics.median(idle)
+            print(f"after {IDLE_SECONDS:.0f} s idle: {after:.1f} ms (median of {len(idle)} calls), "
+                  f"{after / steady:.1f}x the steady p50 {steady:.2f}; first call after created "
+                  f"/ after idle: {statistics.median(figures['created']['first']) / after:.1f}")  # fmt: skip
+        print(f"control, GET /v1/health (no database, no model): steady p50 {health_steady:.2f} ms, "
+              f"after {IDLE_SECONDS:.0f} s idle {health_idle:.2f} ms")  # fmt: skip
         print(
             "first call ms of each round: "
             + "; ".join(
@@ -222,6 +246,22 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def idle_control(base: str, idle: int) -> tuple[float, float]:
+    """The steady p50 and the after-idle median of GET /v1/health, which touches neither
+    the database nor a model: what waking this machine's idle threads costs any call."""
+    request = request_bytes(base, "GET", "/v1/health")
+    connection = Connection(base)
+    try:
+        steady = [connection.call(request)[0] * 1000 for _ in range(100)]
+        after_idle = []
+        for _ in range(idle):
+            time.sleep(IDLE_SECONDS)
+            after_idle.append(connection.call(request)[0] * 1000)
+    finally:
+        connection.close()
+    return statistics.median(steady), statistics.median(after_idle)
+
+
 def wait_until_warm(base: str) -> float:
     """Milliseconds until the process says it has loaded a model (its warm-up at start)."""
     started = time.perf_counter()
@@ -232,12 +272,18 @@ def wait_until_warm(base: str) -> float:
 
 
 def record(
-    figure: dict[str, list[float]], api: Api, first: float, server: float, steady: list[float]
+    figure: dict[str, list[float]],
+    api: Api,
+    first: float,
+    server: float,
+    steady: list[float],
+    idle: list[float],
 ) -> None:
     figure["first"].append(first)
     figure["server"].append(server)
     figure["p50"].append(statistics.median(steady))
     figure["startup"].append(api.startup_ms)
+    figure["idle"].extend(idle)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,23 @@ def parse_endpoint_first_call(out: str) -> list[Figure]:
     row = r"^(created|activated|restarted|warm)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)"
     for m in re.finditer(row, out, re.MULTILINE):
         figures.append(Figure(f"first call after {m[1]}, ms", m[2], f"steady p50 {m[4]}", m[5]))
+    idle = _find(r"^after (\d+) s idle: ([\d.]+) ms .*?([\d.]+)x the steady p50 ([\d.]+)", out)
+    if idle:
+        figures.append(
+            Figure(f"a call after {idle[1]} s idle, ms", idle[2], f"steady p50 {idle[4]}", idle[3])
+        )
+    health = _find(
+        r"^control, GET /v1/health .*?steady p50 ([\d.]+) ms, after (\d+) s idle ([\d.]+) ms", out
+    )
+    if health:
+        figures.append(
+            Figure(
+                f"(GET /v1/health after {health[2]} s idle, ms)",
+                health[3],
+                f"steady p50 {health[1]}",
+                _ratio(health[3], health[1]),
+            )
+        )
     return figures
 
 
