@@ -106,13 +106,18 @@ def calls(
         elapsed, answer = connection.call(request)
         first, first_server = elapsed * 1000, json.loads(answer)["latency_ms"]
         steady = [connection.call(request)[0] * 1000 for _ in range(n)]
-        after_idle = []
-        for _ in range(idle):
-            time.sleep(IDLE_SECONDS)
-            after_idle.append(connection.call(request)[0] * 1000)
+        return first, first_server, steady, calls_after_idle(connection, request, idle)
     finally:
         connection.close()
-    return first, first_server, steady, after_idle
+
+
+def calls_after_idle(connection: Connection, request: bytes, n: int) -> list[float]:
+    """The client ms of `n` calls, each after IDLE_SECONDS without a call."""
+    times = []
+    for _ in range(n):
+        time.sleep(IDLE_SECONDS)
+        times.append(connection.call(request)[0] * 1000)
+    return times
 
 
 def main() -> None:
@@ -253,10 +258,7 @@ def idle_control(base: str, idle: int) -> tuple[float, float]:
     connection = Connection(base)
     try:
         steady = [connection.call(request)[0] * 1000 for _ in range(100)]
-        after_idle = []
-        for _ in range(idle):
-            time.sleep(IDLE_SECONDS)
-            after_idle.append(connection.call(request)[0] * 1000)
+        after_idle = calls_after_idle(connection, request, idle)
     finally:
         connection.close()
     return statistics.median(steady), statistics.median(after_idle)
