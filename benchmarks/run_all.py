@@ -77,6 +77,9 @@ def parse_dataset_ingest(out: str) -> list[Figure]:
     cpu = _find(r"^API CPU time of the ingest \(median\):\s+([\d.]+) s", out)
     if cpu:
         figures.append(Figure("ingest, API CPU s", cpu[1]))
+    first = _find(r"^first datasets request, not timed above:\s+(\d+) ms", out)
+    if first:
+        figures.append(Figure("(first datasets request, ms)", first[1]))
     return figures
 
 
