@@ -15,7 +15,7 @@ same model, data and settings, measured in the same run; and what reporting cost
 Throughput is training images per second of epoch wall time (training and validation),
 epochs after the first (the first pays for warm-up). Run:
     python benchmarks/training_throughput.py [--epochs 4] [--runs 3] [--size 32]
-        [--uploads auto|inline|background[,...]]
+        [--uploads background|inline[,...]]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def adapter(folder: Path, work: Path, epochs: int, size: int) -> list[float]:
 
 
 def platform(
-    archive: bytes, work: Path, epochs: int, size: int, upload: str = "auto"
+    archive: bytes, work: Path, epochs: int, size: int, upload: str = "background"
 ) -> tuple[list[float], list[float], float, float, float]:
     """Seconds per epoch as the worker reported them; seconds between one epoch's
     validation result landing in the database and the next one's (everything included:
@@ -203,9 +203,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument(
-        "--uploads", default="auto",
+        "--uploads", default="background",
         help="checkpoint upload modes to run the platform with, comma-separated: "
-        "auto, inline, background (functions/train.py's VAP_CHECKPOINT_UPLOAD)",
+        "background, inline (functions/train.py's VAP_CHECKPOINT_UPLOAD)",
     )  # fmt: skip
     args = parser.parse_args()
     import torch
