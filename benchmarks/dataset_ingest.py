@@ -4,6 +4,10 @@ memory, against the floor measured in the same run: unzipping the same archive a
 opening and decoding each image once with Pillow, on as many threads as the ingest
 decodes with (the least any ingest does; the one-thread floor is printed beside it).
 
+Beside them, the ingest's own image scan (`scan_images`: decode, checks, sha256) run in
+this process on the floor's unzipped folder, without and with the thumbnails that ingest
+makes from the same decode: how much of the ratio the thumbnails are.
+
 Each API process is fresh, and its first request to the datasets routes imports them
 (Pillow, the formats' readers, their schemas: ~0.2 s here, once per process). A listing
 of the datasets makes that request before the upload is timed, so that the figure is
@@ -35,7 +39,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.services.datasets.images import decode_threads  # noqa: E402
+from api.services.datasets.images import decode_threads, scan_images  # noqa: E402
+from api.services.datasets.problems import Problems  # noqa: E402
 from tests.dataset_builders import real_photos  # noqa: E402
 
 
@@ -68,6 +73,15 @@ def floor(archive: Path, work: Path, threads: int) -> float:
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(decode, work.rglob("*.jpg")))
+    return time.perf_counter() - started
+
+
+def scan(folder: Path, thumbnails: Path | None) -> float:
+    """Seconds of the ingest's image scan over every image in `folder`, writing their
+    thumbnails to `thumbnails` when given."""
+    files = [str(p.relative_to(folder)) for p in sorted(folder.rglob("*.jpg"))]
+    started = time.perf_counter()
+    scan_images(folder, files, Problems(), 2**31, thumbnails)  # no image nears a limit
     return time.perf_counter() - started
 
 
@@ -160,10 +174,13 @@ def main() -> None:
         archive = work / "bench.zip"
         size = build_archive(archive, args.images)
         floors, serial_floors, times, peaks, cpus, firsts = [], [], [], [], [], []
+        scans, thumbed = [], []
         for run in range(args.runs):
             # Interleaved with the ingests, so that a change in the machine's load
             # weighs on both alike.
             floors.append(floor(archive, work / f"f{run}", threads))
+            scans.append(scan(work / f"f{run}", None))
+            thumbed.append(scan(work / f"f{run}", work / f"t{run}"))
             serial_floors.append(floor(archive, work / f"s{run}", 1))
             seconds, peak, n, cpu, first_request = ingest_once(archive, work)
             assert n == args.images
@@ -183,6 +200,9 @@ def main() -> None:
             print(f"{label + ':':46s} {seconds:6.2f} s  {n / seconds:7.0f} images/s")
         print(f"{f'ratio ingest / floor ({threads} threads):':46s} {t / f:6.2f}")
         print(f"{'ratio ingest / floor (1 thread):':46s} {t / f1:6.2f}")
+        no_thumbs, thumbs = statistics.median(scans), statistics.median(thumbed)
+        print(f"{'image scan in process, no thumbnails:':46s} {no_thumbs:6.2f} s")
+        print(f"{'image scan in process, with thumbnails:':46s} {thumbs:6.2f} s")
         print(f"API CPU time of the ingest (median):  {statistics.median(cpus):6.2f} s")
         print(f"API peak RSS (median, whole process): {statistics.median(peaks):.0f} MiB")
         print(

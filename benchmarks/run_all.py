@@ -77,6 +77,20 @@ def parse_dataset_ingest(out: str) -> list[Figure]:
     cpu = _find(r"^API CPU time of the ingest \(median\):\s+([\d.]+) s", out)
     if cpu:
         figures.append(Figure("ingest, API CPU s", cpu[1]))
+    scans = _find(
+        r"^image scan in process, no thumbnails:\s+([\d.]+) s\n"
+        r"image scan in process, with thumbnails:\s+([\d.]+) s",
+        out,
+    )
+    if scans:
+        figures.append(
+            Figure(
+                "(image scan with thumbnails, s)",
+                scans[2],
+                f"without {scans[1]}",
+                _ratio(scans[2], scans[1]),
+            )
+        )
     first = _find(r"^first datasets request, not timed above:\s+(\d+) ms", out)
     if first:
         figures.append(Figure("(first datasets request, ms)", first[1]))
