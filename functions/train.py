@@ -101,11 +101,10 @@ class Reporter:
         if result.is_best:
             self.best_epoch = result.epoch
             self.primary = {v.primary_metric: float(v.primary_value)}
-        answer = client.artifact_urls(["last.ckpt"])
-        upload = self._uploads.submit(
-            _upload_and_remove, answer.urls["last.ckpt"], result.checkpoint
-        )
-        self._pending = (upload, answer.keys["last.ckpt"], result.epoch, result.is_best)
+        name = checkpoint_name(result.epoch)
+        answer = client.artifact_urls([name])
+        upload = self._uploads.submit(_upload_and_remove, answer.urls[name], result.checkpoint)
+        self._pending = (upload, answer.keys[name], result.epoch, result.is_best)
         if not self.background:
             self.finish_uploads()
         client.heartbeat(
@@ -134,6 +133,16 @@ class Reporter:
 
     def close(self) -> None:
         self._uploads.shutdown(wait=False, cancel_futures=True)
+
+
+def checkpoint_name(epoch: int) -> str:
+    """The stored name of an epoch's checkpoint: two names, taken in turn. An upload the
+    API has not recorded (one still running when the job is cancelled or the worker is
+    lost, its `checkpoint` event never sent or ignored) must not replace the recorded
+    resume point, as it would under one name: the next attempt would read epoch N's
+    state where the API says N-1. The other name's upload starts only once this one is
+    recorded (finish_uploads), so the recorded one is never the one being written."""
+    return f"last-{epoch % 2}.ckpt"
 
 
 def _upload_and_remove(url: str, path: Path) -> None:
