@@ -7,11 +7,12 @@ the trainer's word on whether the epoch is the run's best) and the heartbeat, an
 the checkpoint while the next epoch trains; once stored it is recorded as the resume
 point (and copied to `best.ckpt` by the API when the epoch was best). A lost worker
 costs at most the epoch in progress and, rarely, the one whose checkpoint was still on
-its way.
+its way; a stopped one (a preemption's SIGTERM) records that one before it exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -124,6 +125,15 @@ class Reporter:
             self._pending[0].result()
             self._record_upload()
 
+    def settle(self) -> None:
+        """On a stop (a cancel, or a preemption's SIGTERM, which leaves the job running
+        for its next attempt): wait for the checkpoint being uploaded and record it, so
+        the next attempt resumes after that epoch and not the one before. A user's cancel
+        ignores the record. Raises nothing: the worker is stopping either way, and a
+        failure here leaves the resume point recorded before."""
+        with contextlib.suppress(Exception):
+            self.finish_uploads()
+
     def _record_upload(self) -> None:
         assert self._pending is not None
         upload, key, epoch, best = self._pending
@@ -186,6 +196,8 @@ def run(client: JobClient, work: Path) -> Finished | None:
             return None  # the API knows: it cancelled us (or the machine is going away)
         reporter.finish_uploads()  # the last epoch's checkpoint, before `done`
     finally:
+        if client.cancelled:
+            reporter.settle()
         reporter.close()
     return Finished(
         metrics={

@@ -181,6 +181,41 @@ def test_a_killed_training_worker_is_resumed_from_its_last_checkpoint(api, live_
     assert second and second[0] == queued[-1]["resumed_from_epoch"] + 1
 
 
+def test_a_worker_stopped_by_sigterm_records_the_checkpoint_it_was_uploading(api, live_server):
+    """A preemption's SIGTERM stops the worker between batches; the checkpoint it was
+    uploading beside the training is recorded before it exits, so the next attempt
+    resumes after that epoch, not the one before it."""
+    from api.db.models import TrainingJob
+    from api.db.session import new_session
+
+    dataset = _upload_digits(api, per_class=20)
+    job = _train(api, dataset["id"], config={**TIMM_CONFIG, "epochs": 8}, max_attempts=2)
+    wait_for(api, job["id"], lambda p: any(e["type"] == "checkpoint" for e in p["events"]), 120)
+    with new_session() as db:
+        pid = int(db.get(TrainingJob, job["id"]).runner_ref.rsplit(":", 1)[1])
+    # Epoch 2's ~130 MB upload starts as soon as its URL is given: stop the worker then,
+    # while it runs (polled often: it takes about half a second here).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        events = api.get(f"/api/v1/jobs/{job['id']}/events?after=0").json()["events"]
+        if sum(e["type"] == "artifact_urls" for e in events) >= 2:
+            break
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGTERM)  # to the worker, as a container's stop sends it
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    got = api.get(f"/api/v1/training/jobs/{job['id']}").json()
+    assert got["status"] in ("running", "queued")  # stopped, not ended: the reconciler retries
+    recorded = [
+        e["data"]["epoch"]
+        for e in api.get(f"/api/v1/jobs/{job['id']}/events?after=0").json()["events"]
+        if e["type"] == "checkpoint"
+    ]
+    assert 2 in recorded and got["last_checkpoint_epoch"] == max(recorded) >= 2
+    assert api.post(f"/api/v1/training/jobs/{job['id']}/cancel").status_code == 200
+
+
 def test_cancel_stops_training_and_resume_continues_from_the_checkpoint(api):
     dataset = _upload_digits(api, per_class=20)
     job = _train(api, dataset["id"], config={**TIMM_CONFIG, "epochs": 30})
