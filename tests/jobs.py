@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from api.db.models import DiagnosticJob, JobStatus
+from api.db.models import DiagnosticJob, JobStatus, TrainingJob
 from api.db.session import new_session
 from api.services.jobs import events
 
@@ -22,6 +22,28 @@ def diagnostic_job(user_id: str, heartbeats: int = 0, **fields: Any) -> uuid.UUI
         db.flush()
         for i in range(heartbeats):
             events.append(db, job, "heartbeat", {"progress": i})
+        db.commit()
+        return job.id
+
+
+def training_job(api: Any, **fields: Any) -> uuid.UUID:
+    """A resnet18 training job (default: queued, attempt 1, 2 epochs) on a small real
+    dataset uploaded through `api`, a live server's logged-in client: its worker is the
+    test."""
+    from tests import dataset_builders as build
+
+    files = build.imagefolder_files(train=2, val=1)
+    parts = [("files", (name, data, "application/octet-stream")) for name, data in files.items()]
+    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=parts).json()
+    me = api.get("/api/v1/auth/me").json()
+    values: dict[str, Any] = {"status": JobStatus.QUEUED, "attempt": 1, "total_epochs": 2}
+    with new_session() as db:
+        job = TrainingJob(
+            user_id=uuid.UUID(me["id"]), dataset_id=uuid.UUID(dataset["id"]),
+            model_name="resnet18", task_type="image_classification", framework="timm",
+            **(values | fields),
+        )  # fmt: skip
+        db.add(job)
         db.commit()
         return job.id
 

@@ -10,33 +10,20 @@ from pathlib import Path
 
 import httpx
 
-from api.db.models import JobKind, JobStatus, TrainingJob
-from api.db.session import new_session
+from api.db.models import JobKind, JobStatus
 from api.services.jobs import tokens
 from api.settings import get_settings
 from contract.jobs import JobSpec
 from functions.client import JobClient
 from functions.train import Reporter
-from tests import dataset_builders as build
+from tests.jobs import training_job
 from trainers.base import EpochResult, EvalReport
 
 
 def _running_job(api: httpx.Client, base: str) -> tuple[uuid.UUID, JobClient]:
-    """A training job as its worker sees it (attempt 1, 3 epochs), and that worker's
-    client: this test is the worker."""
-    files = build.imagefolder_files(train=2, val=1)
-    parts = [("files", (name, data, "application/octet-stream")) for name, data in files.items()]
-    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=parts).json()
-    me = api.get("/api/v1/auth/me").json()
-    with new_session() as db:
-        job = TrainingJob(
-            user_id=uuid.UUID(me["id"]), dataset_id=uuid.UUID(dataset["id"]),
-            model_name="resnet18", task_type="image_classification", framework="timm",
-            status=JobStatus.RUNNING, attempt=1, total_epochs=3,
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        job_id = job.id
+    """A running training job (attempt 1, 3 epochs) and its worker's client: this test
+    is the worker."""
+    job_id = training_job(api, status=JobStatus.RUNNING, total_epochs=3)
     token = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
     spec = JobSpec(job_id=str(job_id), kind="training", attempt=1, callback_token=token,
                    callback_url=f"{base}/api/v1/jobs/{job_id}")  # fmt: skip

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from api.db.models import JobKind, JobStatus, TrainingJob, TrainingValidationResult
+from api.db.models import JobKind, TrainingJob, TrainingValidationResult
 from api.db.session import new_session, storable_json
 from api.services.jobs import tokens
 from api.settings import get_settings
@@ -26,6 +26,7 @@ from contract.jobs import JobSpec
 from functions.client import JobClient
 from tests import dataset_builders as build
 from tests.conftest import upload_dataset
+from tests.jobs import training_job
 
 NAN, INF = float("nan"), float("inf")
 ROOT = Path(__file__).parents[1]
@@ -78,24 +79,6 @@ def _register(base: str) -> tuple[httpx.Client, str, str]:
     return api, email, password
 
 
-def _queued_training_job(api: httpx.Client) -> uuid.UUID:
-    """A training job as the dispatcher leaves it (queued, attempt 1), on a real dataset:
-    its worker is this test."""
-    files = build.imagefolder_files(train=2, val=1)
-    parts = [("files", (name, data, "application/octet-stream")) for name, data in files.items()]
-    dataset = api.post("/api/v1/datasets", data={"name": "digits"}, files=parts).json()
-    me = api.get("/api/v1/auth/me").json()
-    with new_session() as db:
-        job = TrainingJob(
-            user_id=uuid.UUID(me["id"]), dataset_id=uuid.UUID(dataset["id"]),
-            model_name="resnet18", task_type="image_classification", framework="timm",
-            status=JobStatus.QUEUED, attempt=1, total_epochs=2,
-        )  # fmt: skip
-        db.add(job)
-        db.commit()
-        return job.id
-
-
 def _vap(home: Path, *args: str) -> str:
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "VAP_CONFIG": str(home / "vap.json"),
            "PYTHONPATH": str(ROOT), "COLUMNS": "200"}  # fmt: skip
@@ -109,7 +92,7 @@ def test_a_diverging_run_reports_nan_and_infinity_and_every_reader_shows_them(
     live_server, tmp_path
 ):
     api, email, password = _register(live_server)
-    job_id = _queued_training_job(api)
+    job_id = training_job(api)  # as the dispatcher leaves it (queued): its worker is this test
     token = tokens.create(get_settings(), job_id, JobKind.TRAINING, 1, 600)
     spec = JobSpec(job_id=str(job_id), kind="training", attempt=1, callback_token=token,
                    callback_url=f"{live_server}/api/v1/jobs/{job_id}")  # fmt: skip
