@@ -288,6 +288,42 @@ def test_the_admissions_statement_is_planned_once_not_for_each_of_its_first_runs
     assert endpoint.usage()["quota_used"] == 3
 
 
+def test_a_call_counted_as_its_deployment_is_deleted_is_answered_404_not_500(endpoint):
+    """The owner deletes the deployment while a call's admission counts it: the
+    counters' insert finds its parent gone. The call is answered as one to a deleted
+    deployment (it raised a foreign-key violation, a 500, before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    from api.errors import NotFound
+    from api.services.endpoint import admission
+
+    settings = get_settings()
+    database = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(database) as deleting, ThreadPoolExecutor(1) as pool:
+        # Deleted, not yet committed: the admission still reads the deployment, and its
+        # count waits on the deleted row until the deletion commits.
+        deleting.execute("DELETE FROM deployments WHERE id = %s", (endpoint.id,))
+        call = pool.submit(
+            admission.admit, settings, uuid.UUID(endpoint.id), f"Bearer {endpoint.key}", "client"
+        )
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND query LIKE '%WITH looked_up AS%'"
+        )
+        with psycopg.connect(database, autocommit=True) as watch:
+            deadline = time.monotonic() + 30
+            while watch.execute(waiting).fetchone()[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert watch.execute(waiting).fetchone()[0] == 1, "the count never waited"
+        deleting.commit()
+        meter, outcome, admitted = call.result(timeout=30)
+    assert isinstance(outcome, NotFound) and outcome.status_code == 404
+    assert meter is None and admitted is None  # billed to nobody: its records went with it
+    assert endpoint.call(**_json(_png(seed=1))).status_code == 404
+
+
 def test_usage_adds_up_and_is_read_with_the_key_or_the_owners_login(endpoint, make_user):
     bodies = [_json(_png(seed=i)) for i in range(3)]
     sizes = []

@@ -152,14 +152,20 @@ def first_row(db: Session, sql: str, params: dict[str, Any]) -> Any | None:
     ms of a call, most of it Python holding the GIL that the call's other threads want.
     A connection found broken (the server restarted, a proxy dropped it) is replaced and
     the statement sent once more: it may then have run twice, so only statements where
-    that costs little belong here."""
+    that costs little belong here. Errors are raised as SQLAlchemy raises them
+    (sqlalchemy.exc.IntegrityError, ...), so that callers catch one kind whichever way
+    a statement ran."""
     import psycopg
+    from sqlalchemy.exc import DBAPIError
 
     engine = db.get_bind().engine
-    conn = _thread_connection(engine)
     try:
-        return conn.execute(sql, params, prepare=True).fetchone()
-    except psycopg.OperationalError:
-        if not conn.broken:
-            raise
-    return _thread_connection(engine).execute(sql, params, prepare=True).fetchone()
+        conn = _thread_connection(engine)
+        try:
+            return conn.execute(sql, params, prepare=True).fetchone()
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+        return _thread_connection(engine).execute(sql, params, prepare=True).fetchone()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.models import ApiKey, Deployment, DeploymentStatus, ExportJob
@@ -198,6 +199,22 @@ def _admit(
     client: str,
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """`digest`: the sha256 of the header's key, None when it holds none."""
+    try:
+        return _admit_counted(settings, deployment_id, authorization, digest, client)
+    except IntegrityError:
+        # Its owner deleted the deployment while the call was being counted: the
+        # counters' rows found their parent gone. The call answers as one to a deleted
+        # deployment does, billed to nobody (its usage records would go with it).
+        return None, _not_found(), None
+
+
+def _admit_counted(
+    settings: Settings,
+    deployment_id: uuid.UUID,
+    authorization: str | None,
+    digest: str | None,
+    client: str,
+) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     with new_session(settings) as db:
         if digest is not None and db.get_bind().dialect.name == "postgresql":
             admitted = _admit_at_once(db, deployment_id, digest)
