@@ -182,7 +182,13 @@ def admit(
     `client`: the caller's address, whose failed authentications are throttled."""
     key = keys.bearer_key(authorization)
     digest = keys.hash_key(key) if key is not None else None
-    meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest, client)
+    try:
+        meter, outcome, admitted = _admit(settings, deployment_id, authorization, digest, client)
+    except IntegrityError:
+        # Its owner deleted the deployment while the call was being counted: the
+        # counters' rows found their parent gone. The call answers as one to a deleted
+        # deployment does, billed to nobody (its usage records would go with it).
+        meter, outcome, admitted = None, _not_found(), None
     if digest is not None:
         if isinstance(outcome, Target) and admitted is not None:
             _remember(digest, outcome)
@@ -199,22 +205,6 @@ def _admit(
     client: str,
 ) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     """`digest`: the sha256 of the header's key, None when it holds none."""
-    try:
-        return _admit_counted(settings, deployment_id, authorization, digest, client)
-    except IntegrityError:
-        # Its owner deleted the deployment while the call was being counted: the
-        # counters' rows found their parent gone. The call answers as one to a deleted
-        # deployment does, billed to nobody (its usage records would go with it).
-        return None, _not_found(), None
-
-
-def _admit_counted(
-    settings: Settings,
-    deployment_id: uuid.UUID,
-    authorization: str | None,
-    digest: str | None,
-    client: str,
-) -> tuple[Meter | None, Target | ApiError, Admitted | None]:
     with new_session(settings) as db:
         if digest is not None and db.get_bind().dialect.name == "postgresql":
             admitted = _admit_at_once(db, deployment_id, digest)
